@@ -1,0 +1,106 @@
+"""Registry of multi-step neuron implementations, keyed by ``(op, backend)``.
+
+Every op has a ``'reference'`` implementation (the plain per-step autograd loop) and
+usually a ``'torch'`` one (fused BPTT). GPU backends (``'cupy'``, ``'triton'``) register
+here too, with an availability check that imports nothing heavy until asked.
+``'auto'`` picks the first available backend in the op's preference order for the tensor
+it gets; :func:`resolve` returns the choice and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+
+class BackendUnavailableError(RuntimeError):
+    """An explicitly requested backend cannot run on this input or machine."""
+
+
+@dataclass
+class BackendEntry:
+    """One implementation of an op.
+
+    Attributes:
+        fn: the implementation.
+        devices: device types it runs on (``'cpu'``, ``'cuda'``).
+        check: returns ``None`` if usable for the tensor, else a message saying why not
+            and how to fix it.
+        priority: lower runs first under ``'auto'``.
+    """
+
+    fn: Callable
+    devices: tuple[str, ...] = ("cpu", "cuda")
+    check: Callable[[torch.Tensor], str | None] | None = None
+    priority: int = 100
+    notes: str = ""
+
+
+@dataclass
+class Resolution:
+    """The implementation picked for an input, and why."""
+
+    backend: str
+    fn: Callable
+    reason: str
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, dict[str, BackendEntry]] = {}
+
+
+def register(op: str, backend: str, **kwargs) -> Callable[[Callable], Callable]:
+    """Decorator registering ``fn`` as ``backend`` of ``op`` (see :class:`BackendEntry`)."""
+
+    def decorator(fn: Callable) -> Callable:
+        _REGISTRY.setdefault(op, {})[backend] = BackendEntry(fn=fn, **kwargs)
+        return fn
+
+    return decorator
+
+
+def backends_of(op: str) -> tuple[str, ...]:
+    """Names of the backends registered for ``op`` (``'auto'`` not included)."""
+    return tuple(_REGISTRY.get(op, {}))
+
+
+def _why_not(entry: BackendEntry, backend: str, x: torch.Tensor) -> str | None:
+    if x.device.type not in entry.devices:
+        return f"backend {backend!r} runs on {entry.devices} tensors, got a {x.device.type} tensor"
+    if entry.check is not None:
+        return entry.check(x)
+    return None
+
+
+def resolve(op: str, backend: str, x: torch.Tensor) -> Resolution:
+    """Pick the implementation of ``op`` for input ``x``.
+
+    Raises:
+        BackendUnavailableError: an explicit backend that is unknown or cannot run here;
+            the message says why and how to fix it.
+    """
+    entries = _REGISTRY.get(op)
+    if not entries:
+        raise KeyError(f"no implementation registered for op {op!r}")
+    if backend != "auto":
+        entry = entries.get(backend)
+        if entry is None:
+            raise BackendUnavailableError(
+                f"unknown backend {backend!r} for {op}; available: {('auto',) + tuple(entries)}"
+            )
+        problem = _why_not(entry, backend, x)
+        if problem is not None:
+            raise BackendUnavailableError(f"backend {backend!r} cannot run: {problem}")
+        return Resolution(backend, entry.fn, "requested explicitly")
+    rejected: dict[str, str] = {}
+    for name, entry in sorted(entries.items(), key=lambda kv: kv[1].priority):
+        problem = _why_not(entry, name, x)
+        if problem is None:
+            reason = f"'auto' picked the fastest available for a {x.device.type} {x.dtype} tensor"
+            if rejected:
+                reason += "; skipped " + "; ".join(f"{k}: {v}" for k, v in rejected.items())
+            return Resolution(name, entry.fn, reason, rejected)
+        rejected[name] = problem
+    raise BackendUnavailableError(f"no backend of {op} can run on this input: {rejected}")
