@@ -36,3 +36,7 @@ __all__ = [
     "LIFNode",
     "ParametricLIFNode",
 ]
+
+from .modules import PSN, MaskedPSN, SlidingPSN  # noqa: E402
+
+__all__ += ["PSN", "MaskedPSN", "SlidingPSN"]

@@ -38,3 +38,20 @@ __all__ = [
     "LayerNorm", "Linear", "MaxPool1d", "MaxPool2d", "MaxPool3d", "MultiStepContainer",
     "SeqToANNContainer", "StepModeContainer", "Upsample",
 ]
+
+from .recurrent import ElementWiseRecurrentContainer, LinearRecurrentContainer  # noqa: E402
+from .synapse import SynapseFilter  # noqa: E402
+from .temporal_norm import (  # noqa: E402
+    TemporalEffectiveBatchNorm1d,
+    TemporalEffectiveBatchNorm2d,
+    TemporalEffectiveBatchNorm3d,
+    ThresholdDependentBatchNorm1d,
+    ThresholdDependentBatchNorm2d,
+    ThresholdDependentBatchNorm3d,
+)
+
+__all__ += [
+    "ElementWiseRecurrentContainer", "LinearRecurrentContainer", "SynapseFilter",
+    "TemporalEffectiveBatchNorm1d", "TemporalEffectiveBatchNorm2d", "TemporalEffectiveBatchNorm3d",
+    "ThresholdDependentBatchNorm1d", "ThresholdDependentBatchNorm2d", "ThresholdDependentBatchNorm3d",
+]

@@ -26,3 +26,21 @@ __all__ = [
     "neuronal_reset",
     "plif_charge",
 ]
+
+from . import parallel_spiking  # noqa: E402
+from .parallel_spiking import (  # noqa: E402
+    masked_psn_mask,
+    masked_psn_weight,
+    psn_membrane,
+    psn_multistep,
+    sliding_psn_weight,
+)
+
+__all__ += [
+    "parallel_spiking",
+    "masked_psn_mask",
+    "masked_psn_weight",
+    "psn_membrane",
+    "psn_multistep",
+    "sliding_psn_weight",
+]
