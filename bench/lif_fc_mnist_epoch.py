@@ -32,7 +32,7 @@ def jelly_step_fn(T: int, tau: float):
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
     def step(img, label):
-        x_seq = enc(img.unsqueeze(0).expand(T, *img.shape))
+        x_seq = enc.encode(img, T)
         out_fr = net(x_seq).mean(0)
         loss = F.mse_loss(out_fr, F.one_hot(label, 10).float())
         opt.zero_grad(set_to_none=True)

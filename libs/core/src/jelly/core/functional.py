@@ -64,6 +64,12 @@ def set_backend(net: nn.Module, backend: str, instance: type | tuple[type, ...] 
             module.backend = backend
 
 
+def _as_module_list(modules) -> list:
+    if isinstance(modules, (list, tuple, nn.Sequential)):
+        return list(modules)
+    return [modules]
+
+
 def multi_step_forward(
     x_seq: torch.Tensor, single_step_module: nn.Module | Sequence[nn.Module] | Callable
 ) -> torch.Tensor:
@@ -77,7 +83,7 @@ def multi_step_forward(
         The stacked outputs, ``[T, N, *]``.
     """
     check_sequence_input(x_seq, "multi_step_forward")
-    modules = list(single_step_module) if isinstance(single_step_module, (list, tuple, nn.Sequential)) else [single_step_module]
+    modules = _as_module_list(single_step_module)
     outputs = []
     for x in x_seq.unbind(0):
         for module in modules:
@@ -98,7 +104,7 @@ def seq_to_ann_forward(
     check_sequence_input(x_seq, "seq_to_ann_forward")
     T, N = x_seq.shape[0], x_seq.shape[1]
     y = x_seq.flatten(0, 1)
-    modules = list(stateless_module) if isinstance(stateless_module, (list, tuple, nn.Sequential)) else [stateless_module]
+    modules = _as_module_list(stateless_module)
     for module in modules:
         y = module(y)
     return y.reshape(T, N, *y.shape[1:])

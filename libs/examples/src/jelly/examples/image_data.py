@@ -40,13 +40,12 @@ def collate_batch(batch):
 
 def load_mnist(data_dir: str | Path) -> tuple[ImageSplit, ImageSplit, str]:
     """Load MNIST (train, test) from the four standard IDX ``.gz`` files in ``data_dir``."""
-    from jelly.datasets import load_mnist_arrays
+    from jelly.datasets.static import MNIST
 
     splits = []
     for train in (True, False):
-        images, labels = load_mnist_arrays(data_dir, train=train)
-        x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
-        splits.append(ImageSplit(x, torch.from_numpy(labels.astype(np.int64))))
+        mnist = MNIST(data_dir, train=train)  # checks the checksums and the IDX headers
+        splits.append(ImageSplit(mnist.data.unsqueeze(1).float().div_(255.0), mnist.targets))
     return splits[0], splits[1], f"MNIST from {data_dir}"
 
 

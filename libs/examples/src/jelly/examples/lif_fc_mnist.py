@@ -80,9 +80,9 @@ class LIFNet(nn.Module):
         return self.layer(x_seq)
 
 
-def poisson_sequence(encoder: nn.Module, images: torch.Tensor, T: int) -> torch.Tensor:
-    """``[N, *]`` intensities in [0, 1] → ``[T, N, *]`` Poisson spikes (one random draw per step)."""
-    return encoder(images.unsqueeze(0).expand(T, *images.shape))
+def poisson_sequence(encoder: encoders.PoissonEncoder, images: torch.Tensor, T: int) -> torch.Tensor:
+    """``[N, *]`` intensities in [0, 1] → ``[T, N, *]`` Poisson spikes (all steps drawn at once)."""
+    return encoder.encode(images, T)
 
 
 def run_epoch(model, loader, encoder, args, device, optimizer=None, scaler=None, progress=None):

@@ -40,3 +40,29 @@ __all__ = [
 from .modules import PSN, MaskedPSN, SlidingPSN  # noqa: E402
 
 __all__ += ["PSN", "MaskedPSN", "SlidingPSN"]
+
+from .modules import (  # noqa: E402
+    ComplementaryLIFNode,
+    CUBALIFNode,
+    EIFNode,
+    GatedLIFNode,
+    IzhikevichNode,
+    KLIFNode,
+    LIAFNode,
+    NonSpikingIFNode,
+    NonSpikingLIFNode,
+    QIFNode,
+)
+
+__all__ += [
+    "QIFNode",
+    "EIFNode",
+    "IzhikevichNode",
+    "LIAFNode",
+    "KLIFNode",
+    "GatedLIFNode",
+    "CUBALIFNode",
+    "ComplementaryLIFNode",
+    "NonSpikingIFNode",
+    "NonSpikingLIFNode",
+]

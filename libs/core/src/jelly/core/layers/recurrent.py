@@ -91,7 +91,7 @@ class _RecurrentContainer(MemoryModule):
         y = self._initial_output(x_seq[0])
         outputs = []
         for x in x_seq.unbind(0):
-            y = self._step(x, torch.zeros_like(y))
+            y = self._step(x, y)
             outputs.append(y)
         self.y = y
         return torch.stack(outputs)

@@ -32,88 +32,120 @@ def _heaviside(x: torch.Tensor) -> torch.Tensor:
     return (x >= 0).to(x.dtype)
 
 
+def _charge_into(out: torch.Tensor, x: torch.Tensor, v: torch.Tensor, params: LinearChargeParams, k) -> None:
+    """``out = linear_charge(x, v)`` with the reference's exact operation order, in place."""
+    if params.kind == "if":
+        torch.add(v, x, out=out)
+        return
+    v_r = params.v_reset
+    v_rel = v if (v_r is None or v_r == 0.0) else v - v_r
+    if params.decay_input:
+        tmp = x - v_rel
+        if params.kind == "lif":
+            tmp.div_(params.tau)
+        else:
+            tmp.mul_(k)
+        torch.add(v, tmp, out=out)
+    else:
+        tmp = v_rel / params.tau if params.kind == "lif" else v_rel * k
+        torch.sub(v, tmp, out=out)
+        out.add_(x)
+
+
+def _reset_into(out: torch.Tensor, h: torch.Tensor, fired: torch.Tensor, params: LinearChargeParams,
+                v_reset: torch.Tensor | None = None) -> None:
+    """Post-reset membrane, equal to the reference's ``(1 - s) h + s v_r`` / ``h - s v_th``.
+
+    ``v_reset`` may be passed as a 0-d tensor of ``h``'s dtype to avoid building it per call.
+    """
+    if params.v_reset is None:
+        torch.sub(h, fired.to(h.dtype), alpha=params.v_threshold, out=out)
+    else:
+        if v_reset is None:
+            v_reset = torch.tensor(params.v_reset, dtype=h.dtype, device=h.device)
+        torch.where(fired, v_reset, h, out=out)
+
+
 class LinearChargeBPTT(torch.autograd.Function):
-    """Multi-step IF/LIF/PLIF forward with a hand-written backward through time."""
+    """Multi-step IF/LIF/PLIF forward with a hand-written backward through time.
+
+    Per time step the forward issues about six in-place tensor operations and the backward
+    two (a multiply-add chain); everything that does not depend on the recurrence (the
+    surrogate derivative, ``∂v/∂h``, the input gradient) is computed for all ``T`` steps at
+    once. Saved for backward: ``h`` (``T × N × …`` values) and the initial membrane.
+    """
 
     @staticmethod
     def forward(ctx, x_seq, v_init, w, params: LinearChargeParams, surrogate_function):
-        k = torch.sigmoid(w) if params.kind == "plif" else None
-        T = x_seq.shape[0]
+        k = torch.sigmoid(w).to(x_seq.dtype) if params.kind == "plif" else None
         h_seq = torch.empty_like(x_seq)
-        s_seq = torch.empty_like(x_seq)
         v_seq = torch.empty_like(x_seq)
+        fired_seq = torch.empty(x_seq.shape, dtype=torch.bool, device=x_seq.device)
+        v_reset = None if params.v_reset is None else torch.tensor(params.v_reset, dtype=x_seq.dtype,
+                                                                    device=x_seq.device)
         v = v_init
-        for t in range(T):
-            h = linear_charge(x_seq[t], v, params, k)
-            h_seq[t] = h
-            spike = _heaviside(h - params.v_threshold)
-            s_seq[t] = spike
-            v = neuronal_reset(h, spike, params.v_threshold, params.v_reset, False)
-            v_seq[t] = v
+        for x, h, fired, v_out in zip(x_seq.unbind(0), h_seq.unbind(0), fired_seq.unbind(0), v_seq.unbind(0)):
+            _charge_into(h, x, v, params, k)
+            torch.ge(h, params.v_threshold, out=fired)
+            _reset_into(v_out, h, fired, params, v_reset)
+            v = v_out
         ctx.params = params
         ctx.surrogate_function = surrogate_function
         ctx.save_for_backward(h_seq, v_init, w if w is not None else torch.empty(0))
         ctx.has_w = w is not None
-        return s_seq, v_seq
+        return fired_seq.to(x_seq.dtype), v_seq
 
     @staticmethod
     def backward(ctx, grad_s_seq, grad_v_seq):
         h_seq, v_init, w = ctx.saved_tensors
         params: LinearChargeParams = ctx.params
-        sg_fn = ctx.surrogate_function
-        T = h_seq.shape[0]
-        v_th = params.v_threshold
-        v_r = params.v_reset
-        hard = v_r is not None
-        if params.kind == "if":
-            a, b = 1.0, 1.0
+        v_th, v_r = params.v_threshold, params.v_reset
+        u_seq = h_seq - v_th
+        sg_seq = ctx.surrogate_function.derivative(u_seq)
+        spike_seq = _heaviside(u_seq)
+        # dv/dh for every step at once.
+        if v_r is not None:
+            dv_dh = 1.0 - spike_seq
+            if not params.detach_reset:
+                dv_dh.addcmul_(v_r - h_seq, sg_seq)
+        else:
+            dv_dh = None if params.detach_reset else torch.mul(sg_seq, -v_th).add_(1.0)
+        if params.kind == "plif":
+            k = torch.sigmoid(w).to(h_seq.dtype)
+            a, b = 1.0 - k, (k if params.decay_input else 1.0)
         elif params.kind == "lif":
             a = 1.0 - 1.0 / params.tau
             b = 1.0 / params.tau if params.decay_input else 1.0
         else:
-            k = torch.sigmoid(w)
-            a = 1.0 - k
-            b = k if params.decay_input else 1.0
-        grad_s_seq = grad_s_seq if grad_s_seq is not None else torch.zeros_like(h_seq)
-        grad_v_seq = grad_v_seq if grad_v_seq is not None else torch.zeros_like(h_seq)
-        grad_x_seq = torch.empty_like(h_seq)
-        need_w = ctx.has_w and ctx.needs_input_grad[2]
-        grad_k = torch.zeros((), dtype=torch.float64 if h_seq.dtype == torch.float64 else torch.float32,
-                             device=h_seq.device) if need_w else None
-        grad_h_next = None  # dL/dh[t+1]
-        for t in range(T - 1, -1, -1):
-            h = h_seq[t]
-            u = h - v_th
-            sg = sg_fn.derivative(u)
-            spike = _heaviside(u)
-            if hard:
-                dv_dh = 1.0 - spike
-                if not params.detach_reset:
-                    dv_dh = dv_dh + (v_r - h) * sg
+            a, b = 1.0, 1.0
+        # grad_h[t] = gs[t] sg[t] + (gv[t] + a grad_h[t+1]) dv/dh[t]: the only sequential part.
+        grad_h_seq = grad_s_seq * sg_seq
+        if dv_dh is None:
+            grad_h_seq.add_(grad_v_seq)
+        else:
+            grad_h_seq.addcmul_(grad_v_seq, dv_dh)
+        T = h_seq.shape[0]
+        carry = torch.empty_like(h_seq[0])
+        for t in range(T - 2, -1, -1):
+            torch.mul(grad_h_seq[t + 1], a, out=carry)
+            if dv_dh is None:
+                grad_h_seq[t].add_(carry)
             else:
-                dv_dh = (1.0 - v_th * sg) if not params.detach_reset else None
-            grad_v = grad_v_seq[t]
-            if grad_h_next is not None:
-                grad_v = grad_v + grad_h_next * a
-            grad_h = grad_s_seq[t] * sg
-            grad_h = grad_h + (grad_v * dv_dh if dv_dh is not None else grad_v)
-            grad_x_seq[t] = grad_h * b
-            if need_w:
-                if t > 0:
-                    v_prev = neuronal_reset(h_seq[t - 1], _heaviside(h_seq[t - 1] - v_th), v_th, v_r, False)
-                else:
-                    v_prev = v_init
-                v_rel = v_prev if (v_r is None or v_r == 0.0) else v_prev - v_r
-                if params.decay_input:
-                    # x - (v - v_r) = (h - v) / k, recovered without saving x.
-                    dh_dk = (h - v_prev) / k
-                else:
-                    dh_dk = -v_rel
-                grad_k = grad_k + (grad_h * dh_dk).sum()
-            grad_h_next = grad_h
-        grad_v_init = grad_h_next * a if ctx.needs_input_grad[1] else None
+                grad_h_seq[t].addcmul_(carry, dv_dh[t])
+        grad_x_seq = grad_h_seq * b if not (isinstance(b, float) and b == 1.0) else grad_h_seq
+        grad_v_init = grad_h_seq[0] * a if ctx.needs_input_grad[1] else None
         grad_w = None
-        if need_w:
+        if ctx.has_w and ctx.needs_input_grad[2]:
+            # v[t-1] for every step, recomputed from h (the forward's reset, vectorised).
+            v_prev = torch.empty_like(h_seq)
+            v_prev[0] = v_init
+            if T > 1:
+                _reset_into(v_prev[1:], h_seq[:-1], spike_seq[:-1].bool(), params)
+            if params.decay_input:
+                dh_dk = (h_seq - v_prev).div_(k)  # = x - (v - v_r), recovered without saving x
+            else:
+                dh_dk = v_prev.neg_() if (v_r is None or v_r == 0.0) else v_prev.sub_(v_r).neg_()
+            grad_k = (grad_h_seq * dh_dk).sum(dtype=torch.float64 if h_seq.dtype == torch.float64 else torch.float32)
             grad_w = (grad_k * k * (1.0 - k)).to(w.dtype).reshape(w.shape)
         return grad_x_seq, grad_v_init, grad_w, None, None
 

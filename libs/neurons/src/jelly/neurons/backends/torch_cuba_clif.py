@@ -64,8 +64,9 @@ class CUBALIFBPTT(torch.autograd.Function):
             u = h - p.v_threshold
             sg = derivative(u)
             grad_v = grad_v_seq[t] if grad_h is None else grad_v_seq[t] + grad_h * p.v_decay
-            grad_h = grad_s_seq[t] * sg + grad_v * reset_grad(h, heaviside(u), sg, p.v_threshold, p.v_reset,
-                                                             p.detach_reset)
+            grad_h = grad_s_seq[t] * sg + grad_v * reset_grad(
+                h, heaviside(u), sg, p.v_threshold, p.v_reset, p.detach_reset
+            )
             grad_c = grad_c + grad_h
             grad_x_seq[t] = grad_c
             grad_c = grad_c * p.c_decay
@@ -154,11 +155,17 @@ def clif_multistep_torch(x_seq, v_init, m_init, tau, v_threshold, surrogate_func
 
 
 _REF_NOTE = "plain per-step autograd loop (numerical reference)"
-register(CUBA_LIF_OP, "torch", priority=50,
-         notes="one autograd node per layer, hand-written BPTT; saves h (1 value per element per step)")(
-    cuba_lif_multistep_torch)
+register(
+    CUBA_LIF_OP,
+    "torch",
+    priority=50,
+    notes="one autograd node per layer, hand-written BPTT; saves h (1 value per element per step)",
+)(cuba_lif_multistep_torch)
 register(CUBA_LIF_OP, "reference", priority=1000, notes=_REF_NOTE)(cuba_lif_multistep_reference)
-register(CLIF_OP, "torch", priority=50,
-         notes="one autograd node per layer, hand-written BPTT; saves h and m (2 values per element per step)")(
-    clif_multistep_torch)
+register(
+    CLIF_OP,
+    "torch",
+    priority=50,
+    notes="one autograd node per layer, hand-written BPTT; saves h and m (2 values per element per step)",
+)(clif_multistep_torch)
 register(CLIF_OP, "reference", priority=1000, notes=_REF_NOTE)(clif_multistep_reference)

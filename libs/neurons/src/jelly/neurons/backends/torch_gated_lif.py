@@ -13,5 +13,6 @@ from .registry import register
 
 GATED_LIF_OP = "gated_lif_multistep"
 
-register(GATED_LIF_OP, "reference", priority=1000,
-         notes="plain per-step autograd loop (numerical reference)")(gated_lif_multistep_reference)
+register(
+    GATED_LIF_OP, "reference", priority=1000, notes="plain per-step autograd loop (numerical reference)"
+)(gated_lif_multistep_reference)

@@ -69,8 +69,9 @@ class IzhikevichBPTT(torch.autograd.Function):
             u = h - p.v_threshold
             sg = derivative(u)
             grad_v = grad_v_seq[t] if grad_h is None else grad_v_seq[t] + grad_h * dh_dv
-            grad_h = grad_s_seq[t] * sg + grad_v * reset_grad(h, heaviside(u), sg, p.v_threshold, p.v_reset,
-                                                             p.detach_reset)
+            grad_h = grad_s_seq[t] * sg + grad_v * reset_grad(
+                h, heaviside(u), sg, p.v_threshold, p.v_reset, p.detach_reset
+            )
             if p.detach_reset or p.b == 0.0:
                 grad_h = grad_h + grad_w * w_from_h
             else:
@@ -88,15 +89,19 @@ def izhikevich_multistep_torch(x_seq, v_init, w_init, params, surrogate_function
     """Multi-step Izhikevich, fused BPTT (the reference loop for a non-fusable surrogate).
 
     Returns:
-        ``(spike_seq, v_seq, w_last)`` as :func:`~jelly.neurons.functional.izhikevich.izhikevich_multistep_reference`.
+        ``(spike_seq, v_seq, w_last)``, as the reference loop.
     """
     if not fusable(surrogate_function):
         return izhikevich_multistep_reference(x_seq, v_init, w_init, params, surrogate_function)
     return IzhikevichBPTT.apply(x_seq, v_init, w_init, params, surrogate_function)
 
 
-register(IZHIKEVICH_OP, "torch", priority=50,
-         notes="one autograd node per layer, hand-written BPTT; saves h (1 value per element per step)")(
-    izhikevich_multistep_torch)
-register(IZHIKEVICH_OP, "reference", priority=1000,
-         notes="plain per-step autograd loop (numerical reference)")(izhikevich_multistep_reference)
+register(
+    IZHIKEVICH_OP,
+    "torch",
+    priority=50,
+    notes="one autograd node per layer, hand-written BPTT; saves h (1 value per element per step)",
+)(izhikevich_multistep_torch)
+register(
+    IZHIKEVICH_OP, "reference", priority=1000, notes="plain per-step autograd loop (numerical reference)"
+)(izhikevich_multistep_reference)

@@ -31,8 +31,9 @@ class KLIFBPTT(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x_seq, v_init, k, params: KLIFParams, surrogate_function):
-        forward_params = KLIFParams(params.tau, params.decay_input, params.scale_reset, params.v_threshold,
-                                    params.v_reset, False)
+        forward_params = KLIFParams(
+            params.tau, params.decay_input, params.scale_reset, params.v_threshold, params.v_reset, False
+        )
         h_seq = torch.empty_like(x_seq)
         s_seq = torch.empty_like(x_seq)
         v_seq = torch.empty_like(x_seq)
@@ -70,8 +71,9 @@ class KLIFBPTT(torch.autograd.Function):
             spike = heaviside(u)
             grad_v = grad_v_seq[t] if grad_h is None else grad_v_seq[t] + grad_h * a
             if not p.scale_reset:
-                grad_f = grad_s_seq[t] * sg + grad_v * reset_grad(f, spike, sg, p.v_threshold, p.v_reset,
-                                                                 p.detach_reset)
+                grad_f = grad_s_seq[t] * sg + grad_v * reset_grad(
+                    f, spike, sg, p.v_threshold, p.v_reset, p.detach_reset
+                )
                 grad_k_direct = None
             elif p.v_reset is not None:
                 dv_df = (1.0 - spike) / k
@@ -102,8 +104,12 @@ def klif_multistep_torch(x_seq, v_init, k, params, surrogate_function):
     return KLIFBPTT.apply(x_seq, v_init, k, params, surrogate_function)
 
 
-register(KLIF_OP, "torch", priority=50,
-         notes="one autograd node per layer, hand-written BPTT; saves h (1 value per element per step)")(
-    klif_multistep_torch)
-register(KLIF_OP, "reference", priority=1000,
-         notes="plain per-step autograd loop (numerical reference)")(klif_multistep_reference)
+register(
+    KLIF_OP,
+    "torch",
+    priority=50,
+    notes="one autograd node per layer, hand-written BPTT; saves h (1 value per element per step)",
+)(klif_multistep_torch)
+register(KLIF_OP, "reference", priority=1000, notes="plain per-step autograd loop (numerical reference)")(
+    klif_multistep_reference
+)

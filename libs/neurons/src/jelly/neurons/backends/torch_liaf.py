@@ -21,7 +21,9 @@ from .torch_backends import LINEAR_CHARGE_OP
 LIAF_OP = "liaf_multistep"
 
 
-def liaf_multistep_torch(x_seq, v_init, params: LinearChargeParams, act, threshold_related, surrogate_function):
+def liaf_multistep_torch(
+    x_seq, v_init, params: LinearChargeParams, act, threshold_related, surrogate_function
+):
     """Multi-step LIAF through the fused LIF op (the reference loop for a non-fusable surrogate).
 
     Returns:
@@ -35,7 +37,9 @@ def liaf_multistep_torch(x_seq, v_init, params: LinearChargeParams, act, thresho
     return liaf_output(h_seq, params.v_threshold, act, threshold_related), v_seq
 
 
-register(LIAF_OP, "torch", priority=50,
-         notes="fused LIF op, then act on all charged membranes at once")(liaf_multistep_torch)
-register(LIAF_OP, "reference", priority=1000,
-         notes="plain per-step autograd loop (numerical reference)")(liaf_multistep_reference)
+register(LIAF_OP, "torch", priority=50, notes="fused LIF op, then act on all charged membranes at once")(
+    liaf_multistep_torch
+)
+register(LIAF_OP, "reference", priority=1000, notes="plain per-step autograd loop (numerical reference)")(
+    liaf_multistep_reference
+)

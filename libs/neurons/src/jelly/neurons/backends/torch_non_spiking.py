@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import torch
 
-from ..functional.non_spiking import non_spiking_if_step, non_spiking_lif_step, non_spiking_multistep_reference
+from ..functional.non_spiking import (
+    non_spiking_if_step,
+    non_spiking_lif_step,
+    non_spiking_multistep_reference,
+)
 from .registry import register
 
 NON_SPIKING_OP = "non_spiking_multistep"
@@ -54,8 +58,12 @@ def non_spiking_multistep_torch(x_seq: torch.Tensor, v_init: torch.Tensor, tau: 
     return NonSpikingBPTT.apply(x_seq, v_init, tau)
 
 
-register(NON_SPIKING_OP, "torch", priority=50,
-         notes="one autograd node per layer, hand-written BPTT; saves nothing per element")(
-    non_spiking_multistep_torch)
-register(NON_SPIKING_OP, "reference", priority=1000,
-         notes="plain per-step autograd loop (numerical reference)")(non_spiking_multistep_reference)
+register(
+    NON_SPIKING_OP,
+    "torch",
+    priority=50,
+    notes="one autograd node per layer, hand-written BPTT; saves nothing per element",
+)(non_spiking_multistep_torch)
+register(
+    NON_SPIKING_OP, "reference", priority=1000, notes="plain per-step autograd loop (numerical reference)"
+)(non_spiking_multistep_reference)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import torch
 
-from ..functional.integrate_fire import neuronal_reset
 from ..functional.nonlinear_if import (
     eif_charge,
     eif_charge_dv,
@@ -27,7 +26,15 @@ from ..functional.nonlinear_if import (
     qif_charge_dv,
     qif_multistep_reference,
 )
-from ._bptt_common import fusable, heaviside, reset_grad, reset_value
+from ._bptt_common import (
+    fusable,
+    heaviside,
+    previous_membranes,
+    reset_grad,
+    reset_into,
+    spikes_of,
+    time_chunks,
+)
 from .registry import register
 
 QIF_OP = "qif_multistep"
@@ -40,21 +47,18 @@ class NonlinearChargeBPTT(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq, v_init, charge, charge_dv, params, surrogate_function):
         h_seq = torch.empty_like(x_seq)
-        s_seq = torch.empty_like(x_seq)
         v_seq = torch.empty_like(x_seq)
+        v_reset = None if params.v_reset is None else x_seq.new_tensor(params.v_reset)
         v = v_init
         for t in range(x_seq.shape[0]):
             h = charge(x_seq[t], v, params)
             h_seq[t] = h
-            spike = heaviside(h - params.v_threshold)
-            s_seq[t] = spike
-            v = neuronal_reset(h, spike, params.v_threshold, params.v_reset, False)
-            v_seq[t] = v
+            v = reset_into(h, params.v_threshold, v_reset, v_seq[t])
         ctx.save_for_backward(h_seq, v_init)
         ctx.charge_dv = charge_dv
         ctx.params = params
         ctx.surrogate_function = surrogate_function
-        return s_seq, v_seq
+        return spikes_of(h_seq, params.v_threshold), v_seq
 
     @staticmethod
     def backward(ctx, grad_s_seq, grad_v_seq):
@@ -62,19 +66,25 @@ class NonlinearChargeBPTT(torch.autograd.Function):
         p = ctx.params
         derivative = ctx.surrogate_function.derivative
         grad_x_seq = torch.empty_like(h_seq)
-        grad_h = None
-        dh_dv = None
-        for t in range(h_seq.shape[0] - 1, -1, -1):
-            h = h_seq[t]
+        grad_h_next = dh_dv_next = None  # dL/dh[t+1] and dh[t+1]/dv[t]
+        for t0, t1 in time_chunks(h_seq.shape[0], h_seq[0].numel()):
+            h = h_seq[t0:t1]
             u = h - p.v_threshold
             sg = derivative(u)
-            grad_v = grad_v_seq[t] if grad_h is None else grad_v_seq[t] + grad_h * dh_dv
-            grad_h = grad_s_seq[t] * sg + grad_v * reset_grad(h, heaviside(u), sg, p.v_threshold, p.v_reset,
-                                                             p.detach_reset)
-            torch.mul(grad_h, 1.0 / p.tau, out=grad_x_seq[t])
-            v_prev = reset_value(h_seq[t - 1], p.v_threshold, p.v_reset) if t > 0 else v_init
-            dh_dv = ctx.charge_dv(v_prev, p)
-        grad_v_init = grad_h * dh_dv if ctx.needs_input_grad[1] else None
+            dv_dh = reset_grad(h, heaviside(u), sg, p.v_threshold, p.v_reset, p.detach_reset)
+            grad_h = grad_s_seq[t0:t1] * sg  # becomes dL/dh step by step below
+            dh_dv = ctx.charge_dv(previous_membranes(h_seq, v_init, t0, t1, p.v_threshold, p.v_reset), p)
+            for i in range(t1 - t0 - 1, -1, -1):
+                grad_v = grad_v_seq[t0 + i]
+                if grad_h_next is not None:
+                    grad_v = torch.addcmul(grad_v, grad_h_next, dh_dv_next)
+                if isinstance(dv_dh, float):
+                    grad_h[i] += grad_v
+                else:
+                    grad_h[i].addcmul_(grad_v, dv_dh[i])
+                grad_h_next, dh_dv_next = grad_h[i], dh_dv[i]
+            torch.mul(grad_h, 1.0 / p.tau, out=grad_x_seq[t0:t1])
+        grad_v_init = grad_h_next * dh_dv_next if ctx.needs_input_grad[1] else None
         return grad_x_seq, grad_v_init, None, None, None, None
 
 

@@ -48,7 +48,12 @@ def clif_step(
 
 
 def clif_multistep_reference(
-    x_seq: torch.Tensor, v_init: torch.Tensor, m_init: torch.Tensor, tau: float, v_threshold: float, surrogate_function
+    x_seq: torch.Tensor,
+    v_init: torch.Tensor,
+    m_init: torch.Tensor,
+    tau: float,
+    v_threshold: float,
+    surrogate_function,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-step autograd loop of :func:`clif_step` over ``x_seq`` ``[T, N, *]``.
 

@@ -60,7 +60,9 @@ class IzhikevichParams:
     detach_reset: bool = False
 
 
-def izhikevich_charge(x: torch.Tensor, v: torch.Tensor, w: torch.Tensor, params: IzhikevichParams) -> torch.Tensor:
+def izhikevich_charge(
+    x: torch.Tensor, v: torch.Tensor, w: torch.Tensor, params: IzhikevichParams
+) -> torch.Tensor:
     """``h = v + (x + a0 (v - v_rest)(v - v_c) - w) / τ``."""
     return v + (x + params.a0 * (v - params.v_rest) * (v - params.v_c) - w) / params.tau
 
@@ -90,7 +92,11 @@ def izhikevich_step(
 
 
 def izhikevich_multistep_reference(
-    x_seq: torch.Tensor, v_init: torch.Tensor, w_init: torch.Tensor, params: IzhikevichParams, surrogate_function
+    x_seq: torch.Tensor,
+    v_init: torch.Tensor,
+    w_init: torch.Tensor,
+    params: IzhikevichParams,
+    surrogate_function,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-step autograd loop of :func:`izhikevich_step` over ``x_seq`` ``[T, N, *]``.
 

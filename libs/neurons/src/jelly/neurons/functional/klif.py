@@ -51,7 +51,9 @@ class KLIFParams:
     detach_reset: bool = False
 
 
-def klif_scaled(x: torch.Tensor, v: torch.Tensor, k: torch.Tensor, params: KLIFParams) -> tuple[torch.Tensor, torch.Tensor]:
+def klif_scaled(
+    x: torch.Tensor, v: torch.Tensor, k: torch.Tensor, params: KLIFParams
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The LIF charge ``h`` and the scaled membrane ``f = ReLU(k h)``."""
     h = lif_charge(x, v, params.tau, params.decay_input, params.v_reset)
     return h, torch.relu(k * h)

@@ -67,7 +67,9 @@ def liaf_multistep_reference(
     return torch.stack(ys), torch.stack(vs)
 
 
-def liaf_charge_sequence(x_seq: torch.Tensor, v_init: torch.Tensor, v_seq: torch.Tensor, params: LinearChargeParams):
+def liaf_charge_sequence(
+    x_seq: torch.Tensor, v_init: torch.Tensor, v_seq: torch.Tensor, params: LinearChargeParams
+):
     """All charged membranes ``h[t] = f(v[t-1], x[t])`` at once from a known ``v_seq``.
 
     Used by the fused path: ``h`` is a non-recurrent function of ``x[t]`` and ``v[t-1]``,

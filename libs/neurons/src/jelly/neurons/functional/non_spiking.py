@@ -30,7 +30,9 @@ def non_spiking_lif_step(x: torch.Tensor, v: torch.Tensor, tau: float) -> torch.
     return v + (x - v) / tau
 
 
-def non_spiking_multistep_reference(x_seq: torch.Tensor, v_init: torch.Tensor, tau: float | None) -> torch.Tensor:
+def non_spiking_multistep_reference(
+    x_seq: torch.Tensor, v_init: torch.Tensor, tau: float | None
+) -> torch.Tensor:
     """Per-step autograd loop over ``x_seq`` ``[T, N, *]``; ``tau=None`` for IF.
 
     Returns:

@@ -92,7 +92,11 @@ def qif_charge_dv(v: torch.Tensor, params: QIFParams) -> torch.Tensor:
 
 def eif_charge(x: torch.Tensor, v: torch.Tensor, params: EIFParams) -> torch.Tensor:
     """EIF charge ``h = v + (x + v_rest - v + Δ_T exp((v - θ_rh)/Δ_T)) / τ``."""
-    return v + (x + params.v_rest - v + params.delta_T * torch.exp((v - params.theta_rh) / params.delta_T)) / params.tau
+    return (
+        v
+        + (x + params.v_rest - v + params.delta_T * torch.exp((v - params.theta_rh) / params.delta_T))
+        / params.tau
+    )
 
 
 def eif_charge_dv(v: torch.Tensor, params: EIFParams) -> torch.Tensor:

@@ -12,8 +12,15 @@ from jelly.core.base import StateShapeError, StepModeError, check_sequence_input
 from .base_node import BaseNode
 
 
-def check_number(owner: str, name: str, value: Any, *, gt: float | None = None, ge: float | None = None,
-                 le: float | None = None) -> float:
+def check_number(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+) -> float:
     """Return ``value`` as a finite float, checking the bounds given.
 
     Raises:
@@ -52,8 +59,9 @@ class MultiStateNode(BaseNode):
             if value.shape != x.shape:
                 raise StateShapeError(
                     f"{type(self).__name__}: input of shape {tuple(x.shape)} does not match the stored "
-                    f"state {name!r} of shape {tuple(value.shape)}; call jelly.core.functional.reset_net(net) "
-                    "between batches (samples of another shape, or the last smaller batch)"
+                    f"state {name!r} of shape {tuple(value.shape)}; call "
+                    "jelly.core.functional.reset_net(net) between batches (samples of another shape, "
+                    "or the last smaller batch)"
                 )
             if value.device != x.device or value.dtype != x.dtype:
                 value = value.to(device=x.device, dtype=x.dtype)

@@ -75,24 +75,39 @@ class IzhikevichNode(MultiStateNode):
         w_rest = check_number(name, "w_rest", w_rest)
         a = check_number(name, "a", a)
         b = check_number(name, "b", b)
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        super().__init__(
+            v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq
+        )
         self.tau, self.v_c, self.a0, self.v_rest = tau, v_c, a0, v_rest
         self.w_rest, self.tau_w, self.a, self.b = w_rest, tau_w, a, b
         self.register_memory("w", w_rest)
 
     def extra_repr(self) -> str:
-        return (f"tau={self.tau}, v_c={self.v_c}, a0={self.a0}, v_rest={self.v_rest}, w_rest={self.w_rest}, "
-                f"tau_w={self.tau_w}, a={self.a}, b={self.b}, " + super().extra_repr())
+        return (
+            f"tau={self.tau}, v_c={self.v_c}, a0={self.a0}, v_rest={self.v_rest}, w_rest={self.w_rest}, "
+            f"tau_w={self.tau_w}, a={self.a}, b={self.b}, " + super().extra_repr()
+        )
 
     def _params(self) -> IzhikevichParams:
-        return IzhikevichParams(self.tau, self.v_c, self.a0, self.v_threshold, self.v_reset, self.v_rest,
-                                self.tau_w, self.a, self.b, self.detach_reset)
+        return IzhikevichParams(
+            self.tau,
+            self.v_c,
+            self.a0,
+            self.v_threshold,
+            self.v_reset,
+            self.v_rest,
+            self.tau_w,
+            self.a,
+            self.b,
+            self.detach_reset,
+        )
 
     def _step_states(self, x, v, extras):
         spike, v_next, w_next = izhikevich_step(x, v, extras[0], self._params(), self.surrogate_function)
         return spike, v_next, (w_next,)
 
     def _multi_step_states(self, x_seq, v, extras):
-        spike_seq, v_seq, w_last = self.describe(x_seq).fn(x_seq, v, extras[0], self._params(),
-                                                           self.surrogate_function)
+        spike_seq, v_seq, w_last = self.describe(x_seq).fn(
+            x_seq, v, extras[0], self._params(), self.surrogate_function
+        )
         return spike_seq, v_seq, (w_last,)

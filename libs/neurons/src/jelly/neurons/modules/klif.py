@@ -62,19 +62,24 @@ class KLIFNode(BaseNode):
         name = type(self).__name__
         tau = check_number(name, "tau", tau, gt=1.0)
         check_number(name, "v_threshold", v_threshold, gt=0.0)
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        super().__init__(
+            v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq
+        )
         self.scale_reset = bool(scale_reset)
         self.tau = tau
         self.decay_input = bool(decay_input)
         self.k = nn.Parameter(torch.tensor(1.0))
 
     def extra_repr(self) -> str:
-        return (f"scale_reset={self.scale_reset}, tau={self.tau}, decay_input={self.decay_input}, "
-                + super().extra_repr())
+        return (
+            f"scale_reset={self.scale_reset}, tau={self.tau}, decay_input={self.decay_input}, "
+            + super().extra_repr()
+        )
 
     def _params(self) -> KLIFParams:
-        return KLIFParams(self.tau, self.decay_input, self.scale_reset, self.v_threshold, self.v_reset,
-                          self.detach_reset)
+        return KLIFParams(
+            self.tau, self.decay_input, self.scale_reset, self.v_threshold, self.v_reset, self.detach_reset
+        )
 
     def _step(self, x: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return klif_step(x, v, self._k_like(x), self._params(), self.surrogate_function)

@@ -70,14 +70,18 @@ class QIFNode(BaseNode):
         v_c = check_number(name, "v_c", v_c)
         v_rest = check_number(name, "v_rest", v_rest)
         _check_rest(name, v_rest, v_reset)
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        super().__init__(
+            v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq
+        )
         self.tau, self.v_c, self.a0, self.v_rest = tau, v_c, a0, v_rest
 
     def extra_repr(self) -> str:
         return f"tau={self.tau}, v_c={self.v_c}, a0={self.a0}, v_rest={self.v_rest}, " + super().extra_repr()
 
     def _params(self) -> QIFParams:
-        return QIFParams(self.tau, self.v_c, self.a0, self.v_threshold, self.v_rest, self.v_reset, self.detach_reset)
+        return QIFParams(
+            self.tau, self.v_c, self.a0, self.v_threshold, self.v_rest, self.v_reset, self.detach_reset
+        )
 
     def _step(self, x: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return qif_step(x, v, self._params(), self.surrogate_function)
@@ -125,16 +129,27 @@ class EIFNode(BaseNode):
         theta_rh = check_number(name, "theta_rh", theta_rh)
         v_rest = check_number(name, "v_rest", v_rest)
         _check_rest(name, v_rest, v_reset)
-        super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq)
+        super().__init__(
+            v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq
+        )
         self.tau, self.delta_T, self.theta_rh, self.v_rest = tau, delta_T, theta_rh, v_rest
 
     def extra_repr(self) -> str:
-        return (f"tau={self.tau}, delta_T={self.delta_T}, theta_rh={self.theta_rh}, v_rest={self.v_rest}, "
-                + super().extra_repr())
+        return (
+            f"tau={self.tau}, delta_T={self.delta_T}, theta_rh={self.theta_rh}, v_rest={self.v_rest}, "
+            + super().extra_repr()
+        )
 
     def _params(self) -> EIFParams:
-        return EIFParams(self.tau, self.delta_T, self.theta_rh, self.v_threshold, self.v_rest, self.v_reset,
-                         self.detach_reset)
+        return EIFParams(
+            self.tau,
+            self.delta_T,
+            self.theta_rh,
+            self.v_threshold,
+            self.v_rest,
+            self.v_reset,
+            self.detach_reset,
+        )
 
     def _step(self, x: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return eif_step(x, v, self._params(), self.surrogate_function)
