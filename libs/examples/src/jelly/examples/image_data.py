@@ -40,7 +40,7 @@ def collate_batch(batch):
 
 def load_mnist(data_dir: str | Path) -> tuple[ImageSplit, ImageSplit, str]:
     """Load MNIST (train, test) from the four standard IDX ``.gz`` files in ``data_dir``."""
-    from jelly.datasets.static import MNIST
+    from jelly.datasets import MNIST
 
     splits = []
     for train in (True, False):
