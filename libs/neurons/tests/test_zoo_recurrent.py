@@ -166,10 +166,66 @@ def test_gated_lif_single_equals_multi_and_split_calls(inplane, shape):
     assert torch.equal(out_whole, out_single) and torch.equal(out_whole, out_split)
     assert 0 < out_whole.sum() < out_whole.numel()
     assert torch.allclose(whole.v, single.v, atol=1e-6) and torch.allclose(whole.v, split.v, atol=1e-6)
-    assert whole.describe(x_seq).backend == "reference"
+    assert whole.describe(x_seq).backend == "torch"
     out_whole.sum().backward()
     for p in whole.parameters():
         assert p.grad is not None
+
+
+@pytest.mark.parametrize("inplane, shape", [(None, (6, 3, 4)), (3, (5, 2, 3, 2))])
+@pytest.mark.parametrize("surrogate", SURROGATES)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_gated_lif_torch_backend_matches_reference(inplane, shape, surrogate, dtype):
+    torch.manual_seed(12)
+    x = torch.randn(*shape, dtype=dtype) * 0.8 + 0.6
+    u0 = torch.randn(shape[1:], dtype=dtype) * 0.3
+    s0 = (torch.rand(shape[1:]) > 0.5).to(dtype)
+    weight = torch.randn(shape, dtype=dtype)
+    results = []
+    for backend in ("reference", "torch"):
+        torch.manual_seed(13)
+        node = neurons.GatedLIFNode(T=8, inplane=inplane, surrogate_function=surrogate(), backend=backend).to(dtype)
+        with torch.no_grad():
+            for p in node.parameters():
+                p.add_(torch.randn_like(p) * 0.5)
+        x_in, u_in, s_in = (t.clone().requires_grad_() for t in (x, u0, s0))
+        node.v, node.spike = u_in, s_in
+        out = node(x_in)
+        loss = (out * weight).sum() + (node.v * weight[0]).square().sum()
+        grads = torch.autograd.grad(loss, [x_in, u_in, s_in, *node.parameters()])
+        results.append((out.detach(), node.v.detach(), grads))
+    (o_ref, v_ref, g_ref), (o, v, g) = results
+    tol = 1e-5 if dtype == torch.float32 else 1e-11
+    assert torch.equal(o, o_ref) and 0 < o.sum() < o.numel()
+    assert torch.allclose(v, v_ref, atol=tol)
+    for a, b in zip(g, g_ref):
+        assert torch.allclose(a, b, atol=tol * 10, rtol=tol * 10), (a - b).abs().max()
+    assert all(a.abs().sum() > 0 for a in g)
+
+
+def test_gradcheck_fused_gated_lif_away_from_threshold():
+    """As for CLIF: a narrow Rect window that no membrane falls into makes every output
+    locally smooth, so finite differences check the fused backward of all parameters."""
+    torch.manual_seed(53)  # a seed whose membranes all stay outside the Rect window
+    node = neurons.GatedLIFNode(T=4, inplane=2, surrogate_function=Rect(alpha=20.0), backend="torch").double()
+    x = (torch.randn(4, 2, 2, 3, dtype=torch.float64) + 0.6).requires_grad_()
+    params = list(node.parameters())
+
+    def run(x_seq, *ps):
+        functional.reset_net(node)
+        return node(x_seq), node.v
+
+    with torch.no_grad():
+        spikes, _ = run(x)
+        functional.reset_net(node)
+        node.step_mode = "s"
+        margins = []
+        for step in x:
+            node(step)
+            margins.append((node.v - torch.sigmoid(node.v_threshold).view(2, 1)).abs().min())
+        node.step_mode = "m"
+        assert min(margins) > 0.025 + 1e-3 and spikes.sum() > 0
+    assert torch.autograd.gradcheck(run, (x, *params), eps=1e-6, atol=1e-7)
 
 
 def _glif_trace(x_seq, node):
@@ -286,11 +342,28 @@ def test_non_fusable_surrogate_falls_back_to_reference():
     assert not torch.equal(outs[1], outs[1].round())  # smooth primitive, not spikes
 
 
-def test_fused_runs_under_torch_compile_eager_backend():
-    """The fused ops are plain autograd Functions: they trace under torch.compile."""
+def test_registry_declines_non_fusable_surrogate_given_as_context():
+    from jelly.neurons.backends import BackendUnavailableError, resolve
+    from jelly.neurons.backends.torch_nonlinear_if import QIF_OP
+
+    x = torch.zeros(3, 2)
+    smooth = surrogates.Sigmoid(spiking=False)
+    assert resolve(QIF_OP, "auto", x, surrogate_function=surrogates.ATan()).backend == "torch"
+    assert resolve(QIF_OP, "auto", x, surrogate_function=smooth).backend == "reference"
+    with pytest.raises(BackendUnavailableError, match="spiking surrogate"):
+        resolve(QIF_OP, "torch", x, surrogate_function=smooth)
+
+
+def test_fused_runs_under_torch_compile_without_graph_breaks():
+    """The fused ops are plain autograd Functions: dynamo traces them in one graph."""
+    from torch._dynamo.utils import counters
+
     node = neurons.IzhikevichNode(a=0.2, b=0.1, step_mode="m")
     x = _inputs("izhikevich", (5, 3), 11)
     expected = node(x)
     functional.reset_net(node)
+    torch._dynamo.reset()
+    counters.clear()
     compiled = torch.compile(node, backend="eager")
     assert torch.equal(compiled(x), expected)
+    assert not counters["graph_break"], dict(counters["graph_break"])

@@ -5,10 +5,16 @@ usually a ``'torch'`` one (fused BPTT). GPU backends (``'cupy'``, ``'triton'``) 
 here too, with an availability check that imports nothing heavy until asked.
 ``'auto'`` picks the first available backend in the op's preference order for the tensor
 it gets; :func:`resolve` returns the choice and the reason.
+
+Callers may pass keyword context to :func:`resolve` (e.g. ``surrogate_function=``); it
+reaches the checks that declare ``**context`` (or that keyword), so a backend can decline
+an input for a reason other than the tensor (e.g. a surrogate it has no kernel for).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,7 +33,8 @@ class BackendEntry:
         fn: the implementation.
         devices: device types it runs on (``'cpu'``, ``'cuda'``).
         check: returns ``None`` if usable for the tensor, else a message saying why not
-            and how to fix it.
+            and how to fix it. Called as ``check(x)``, or ``check(x, **context)`` when it
+            accepts keyword arguments (the context given to :func:`resolve`).
         priority: lower runs first under ``'auto'``.
     """
 
@@ -66,16 +73,44 @@ def backends_of(op: str) -> tuple[str, ...]:
     return tuple(_REGISTRY.get(op, {}))
 
 
-def _why_not(entry: BackendEntry, backend: str, x: torch.Tensor) -> str | None:
+@functools.cache
+def _accepted_keywords(check: Callable) -> frozenset[str] | None:
+    """Keyword names ``check`` accepts beyond ``x`` (``None``: any, it declares ``**context``)."""
+    try:
+        parameters = list(inspect.signature(check).parameters.values())
+    except (TypeError, ValueError):
+        return frozenset()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters[1:] if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def _context_for(check: Callable, context: dict) -> dict:
+    """The part of ``context`` that ``check`` accepts as keyword arguments."""
+    if not context:
+        return context
+    names = _accepted_keywords(check)
+    if names is None:
+        return context
+    return {k: v for k, v in context.items() if k in names}
+
+
+def _why_not(entry: BackendEntry, backend: str, x: torch.Tensor, context: dict) -> str | None:
     if x.device.type not in entry.devices:
         return f"backend {backend!r} runs on {entry.devices} tensors, got a {x.device.type} tensor"
     if entry.check is not None:
-        return entry.check(x)
+        return entry.check(x, **_context_for(entry.check, context))
     return None
 
 
-def resolve(op: str, backend: str, x: torch.Tensor) -> Resolution:
+def resolve(op: str, backend: str, x: torch.Tensor, **context) -> Resolution:
     """Pick the implementation of ``op`` for input ``x``.
+
+    Args:
+        op: the op name (e.g. ``'linear_charge_multistep'``).
+        backend: a registered backend name or ``'auto'``.
+        x: the input the implementation will run on.
+        **context: what else the checks may need, e.g. ``surrogate_function=``.
 
     Raises:
         BackendUnavailableError: an explicit backend that is unknown or cannot run here;
@@ -90,13 +125,13 @@ def resolve(op: str, backend: str, x: torch.Tensor) -> Resolution:
             raise BackendUnavailableError(
                 f"unknown backend {backend!r} for {op}; available: {('auto',) + tuple(entries)}"
             )
-        problem = _why_not(entry, backend, x)
+        problem = _why_not(entry, backend, x, context)
         if problem is not None:
             raise BackendUnavailableError(f"backend {backend!r} cannot run: {problem}")
         return Resolution(backend, entry.fn, "requested explicitly")
     rejected: dict[str, str] = {}
     for name, entry in sorted(entries.items(), key=lambda kv: kv[1].priority):
-        problem = _why_not(entry, name, x)
+        problem = _why_not(entry, name, x, context)
         if problem is None:
             reason = f"'auto' picked the fastest available for a {x.device.type} {x.dtype} tensor"
             if rejected:

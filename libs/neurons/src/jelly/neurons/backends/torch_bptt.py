@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from ..functional.integrate_fire import LinearChargeParams, linear_charge, neuronal_reset
+from ..functional.integrate_fire import LinearChargeParams
 
 
 def _heaviside(x: torch.Tensor) -> torch.Tensor:
@@ -52,18 +52,19 @@ def _charge_into(out: torch.Tensor, x: torch.Tensor, v: torch.Tensor, params: Li
         out.add_(x)
 
 
-def _reset_into(out: torch.Tensor, h: torch.Tensor, fired: torch.Tensor, params: LinearChargeParams,
-                v_reset: torch.Tensor | None = None) -> None:
-    """Post-reset membrane, equal to the reference's ``(1 - s) h + s v_r`` / ``h - s v_th``.
+def _reset_into(out: torch.Tensor, h: torch.Tensor, spike: torch.Tensor, params: LinearChargeParams) -> None:
+    """Post-reset membrane from the float spike ``s`` (0 or 1), equal to the reference's
+    ``(1 - s) h + s v_r`` (hard) or ``h - s v_th`` (soft) for finite ``h``.
 
-    ``v_reset`` may be passed as a 0-d tensor of ``h``'s dtype to avoid building it per call.
+    Float arithmetic only (boolean masks and ``torch.where`` are several times slower on CPU).
     """
     if params.v_reset is None:
-        torch.sub(h, fired.to(h.dtype), alpha=params.v_threshold, out=out)
+        torch.sub(h, spike, alpha=params.v_threshold, out=out)
+    elif params.v_reset == 0.0:
+        torch.addcmul(h, h, spike, value=-1.0, out=out)  # h - h s: exactly 0 or h
     else:
-        if v_reset is None:
-            v_reset = torch.tensor(params.v_reset, dtype=h.dtype, device=h.device)
-        torch.where(fired, v_reset, h, out=out)
+        torch.addcmul(h, h, spike, value=-1.0, out=out)
+        out.add_(spike, alpha=params.v_reset)  # 0 + v_r (s = 1) or h + 0 (s = 0)
 
 
 class LinearChargeBPTT(torch.autograd.Function):
@@ -80,20 +81,19 @@ class LinearChargeBPTT(torch.autograd.Function):
         k = torch.sigmoid(w).to(x_seq.dtype) if params.kind == "plif" else None
         h_seq = torch.empty_like(x_seq)
         v_seq = torch.empty_like(x_seq)
-        fired_seq = torch.empty(x_seq.shape, dtype=torch.bool, device=x_seq.device)
-        v_reset = None if params.v_reset is None else torch.tensor(params.v_reset, dtype=x_seq.dtype,
-                                                                    device=x_seq.device)
+        s_seq = torch.empty_like(x_seq)
         v = v_init
-        for x, h, fired, v_out in zip(x_seq.unbind(0), h_seq.unbind(0), fired_seq.unbind(0), v_seq.unbind(0)):
+        for x, h, spike, v_out in zip(x_seq.unbind(0), h_seq.unbind(0), s_seq.unbind(0), v_seq.unbind(0)):
             _charge_into(h, x, v, params, k)
-            torch.ge(h, params.v_threshold, out=fired)
-            _reset_into(v_out, h, fired, params, v_reset)
+            torch.ge(h, params.v_threshold, out=spike)  # Θ(h - v_th) as 0./1. in x's dtype
+            _reset_into(v_out, h, spike, params)
             v = v_out
         ctx.params = params
         ctx.surrogate_function = surrogate_function
         ctx.save_for_backward(h_seq, v_init, w if w is not None else torch.empty(0))
         ctx.has_w = w is not None
-        return fired_seq.to(x_seq.dtype), v_seq
+        ctx.set_materialize_grads(False)
+        return s_seq, v_seq
 
     @staticmethod
     def backward(ctx, grad_s_seq, grad_v_seq):
@@ -119,11 +119,13 @@ class LinearChargeBPTT(torch.autograd.Function):
         else:
             a, b = 1.0, 1.0
         # grad_h[t] = gs[t] sg[t] + (gv[t] + a grad_h[t+1]) dv/dh[t]: the only sequential part.
-        grad_h_seq = grad_s_seq * sg_seq
-        if dv_dh is None:
-            grad_h_seq.add_(grad_v_seq)
-        else:
-            grad_h_seq.addcmul_(grad_v_seq, dv_dh)
+        # Unused outputs arrive as None (grads are not materialised as zeros).
+        grad_h_seq = grad_s_seq * sg_seq if grad_s_seq is not None else torch.zeros_like(h_seq)
+        if grad_v_seq is not None:
+            if dv_dh is None:
+                grad_h_seq.add_(grad_v_seq)
+            else:
+                grad_h_seq.addcmul_(grad_v_seq, dv_dh)
         T = h_seq.shape[0]
         carry = torch.empty_like(h_seq[0])
         for t in range(T - 2, -1, -1):
@@ -140,7 +142,7 @@ class LinearChargeBPTT(torch.autograd.Function):
             v_prev = torch.empty_like(h_seq)
             v_prev[0] = v_init
             if T > 1:
-                _reset_into(v_prev[1:], h_seq[:-1], spike_seq[:-1].bool(), params)
+                _reset_into(v_prev[1:], h_seq[:-1], spike_seq[:-1], params)
             if params.decay_input:
                 dh_dk = (h_seq - v_prev).div_(k)  # = x - (v - v_r), recovered without saving x
             else:

@@ -19,8 +19,16 @@ from __future__ import annotations
 
 import torch
 
-from ..functional.klif import KLIFParams, klif_multistep_reference, klif_reset, klif_scaled
-from ._bptt_common import fusable, heaviside, reset_grad
+from ..functional.klif import KLIFParams, klif_multistep_reference, klif_scaled
+from ._bptt_common import (
+    fusable,
+    fused_surrogate_check,
+    incoming_grad,
+    reset_from_spike,
+    spike_into,
+    surrogate_and_reset_grad,
+    time_chunks,
+)
 from .registry import register
 
 KLIF_OP = "klif_multistep"
@@ -31,20 +39,20 @@ class KLIFBPTT(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x_seq, v_init, k, params: KLIFParams, surrogate_function):
-        forward_params = KLIFParams(
-            params.tau, params.decay_input, params.scale_reset, params.v_threshold, params.v_reset, False
-        )
+        ctx.set_materialize_grads(False)
         h_seq = torch.empty_like(x_seq)
         s_seq = torch.empty_like(x_seq)
         v_seq = torch.empty_like(x_seq)
+        v_th = params.v_threshold
         v = v_init
         for t in range(x_seq.shape[0]):
-            h, f = klif_scaled(x_seq[t], v, k, forward_params)
+            h, f = klif_scaled(x_seq[t], v, k, params)
             h_seq[t] = h
-            spike = heaviside(f - params.v_threshold)
-            s_seq[t] = spike
-            v = klif_reset(f, spike, k, forward_params)
-            v_seq[t] = v
+            spike = spike_into(f, v_th, s_seq[t])
+            if params.scale_reset:
+                v = reset_from_spike(f / k, spike, v_th / k, params.v_reset, out=v_seq[t])
+            else:
+                v = reset_from_spike(f, spike, v_th, params.v_reset, out=v_seq[t])
         ctx.save_for_backward(h_seq, k)
         ctx.params = params
         ctx.surrogate_function = surrogate_function
@@ -57,43 +65,50 @@ class KLIFBPTT(torch.autograd.Function):
         derivative = ctx.surrogate_function.derivative
         a = 1.0 - 1.0 / p.tau
         b = 1.0 / p.tau if p.decay_input else 1.0
+        ka, kb = k * a, k * b
         need_k = ctx.needs_input_grad[2]
         grad_k = torch.zeros((), dtype=h_seq.dtype, device=h_seq.device)
         grad_x_seq = torch.empty_like(h_seq)
-        grad_h = None
-        for t in range(h_seq.shape[0] - 1, -1, -1):
-            h = h_seq[t]
+        grad_f_next = None  # dL/df[t+1] on the positive part; dL/dv[t] gets a k · it
+        for t0, t1 in time_chunks(h_seq.shape[0], h_seq[0].numel()):
+            h = h_seq[t0:t1]
             kh = k * h
-            positive = (kh > 0).to(h.dtype)
+            positive = torch.gt(kh, 0.0, out=torch.empty_like(kh))
             f = torch.relu(kh)
-            u = f - p.v_threshold
-            sg = derivative(u)
-            spike = heaviside(u)
-            grad_v = grad_v_seq[t] if grad_h is None else grad_v_seq[t] + grad_h * a
             if not p.scale_reset:
-                grad_f = grad_s_seq[t] * sg + grad_v * reset_grad(
-                    f, spike, sg, p.v_threshold, p.v_reset, p.detach_reset
-                )
-                grad_k_direct = None
-            elif p.v_reset is not None:
-                dv_df = (1.0 - spike) / k
-                if not p.detach_reset:
-                    dv_df = dv_df + (p.v_reset - f / k) * sg
-                grad_f = grad_s_seq[t] * sg + grad_v * dv_df
-                grad_k_direct = -(f / (k * k)) * (1.0 - spike)
+                sg, dv_df = surrogate_and_reset_grad(f, p.v_threshold, p.v_reset, p.detach_reset, derivative)
+                dv_dk = None
             else:
-                dv_df = 1.0 / k if p.detach_reset else (1.0 - p.v_threshold * sg) / k
-                grad_f = grad_s_seq[t] * sg + grad_v * dv_df
-                grad_k_direct = (spike * p.v_threshold - f) / (k * k)
-            grad_f = grad_f * positive
+                sg = derivative(f - p.v_threshold)
+                spike = spike_into(f, p.v_threshold)
+                if p.v_reset is not None:
+                    not_fired = 1.0 - spike
+                    dv_df = not_fired / k
+                    if not p.detach_reset:
+                        dv_df.addcmul_(p.v_reset - f / k, sg)
+                    dv_dk = -(f / (k * k)) * not_fired
+                else:
+                    dv_df = (1.0 / k) if p.detach_reset else (1.0 - p.v_threshold * sg) / k
+                    dv_dk = (spike * p.v_threshold - f) / (k * k)
+            grad_f = torch.zeros_like(h) if grad_s_seq is None else grad_s_seq[t0:t1] * sg
+            grad_v_chunk = torch.zeros_like(h) if dv_dk is not None and need_k else None
+            for i in range(t1 - t0 - 1, -1, -1):
+                grad_v = incoming_grad(grad_v_seq, t0 + i, grad_f_next, ka)
+                if grad_v is not None:
+                    if isinstance(dv_df, torch.Tensor):
+                        grad_f[i].addcmul_(grad_v, dv_df if dv_df.dim() == 0 else dv_df[i])
+                    else:
+                        grad_f[i].add_(grad_v, alpha=dv_df)
+                    if grad_v_chunk is not None:
+                        grad_v_chunk[i] = grad_v
+                grad_f[i].mul_(positive[i])
+                grad_f_next = grad_f[i]
             if need_k:
-                contribution = grad_f * h
-                if grad_k_direct is not None:
-                    contribution = contribution + grad_v * grad_k_direct
-                grad_k = grad_k + contribution.sum()
-            grad_h = grad_f * k
-            torch.mul(grad_h, b, out=grad_x_seq[t])
-        grad_v_init = grad_h * a if ctx.needs_input_grad[1] else None
+                grad_k += (grad_f * h).sum()
+                if grad_v_chunk is not None:
+                    grad_k += (grad_v_chunk * dv_dk).sum()
+            torch.mul(grad_f, kb, out=grad_x_seq[t0:t1])
+        grad_v_init = grad_f_next * ka if ctx.needs_input_grad[1] else None
         return grad_x_seq, grad_v_init, grad_k.reshape(k.shape) if need_k else None, None, None
 
 
@@ -108,6 +123,7 @@ register(
     KLIF_OP,
     "torch",
     priority=50,
+    check=fused_surrogate_check,
     notes="one autograd node per layer, hand-written BPTT; saves h (1 value per element per step)",
 )(klif_multistep_torch)
 register(KLIF_OP, "reference", priority=1000, notes="plain per-step autograd loop (numerical reference)")(

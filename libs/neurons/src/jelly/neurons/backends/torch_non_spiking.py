@@ -14,8 +14,6 @@ from __future__ import annotations
 import torch
 
 from ..functional.non_spiking import (
-    non_spiking_if_step,
-    non_spiking_lif_step,
     non_spiking_multistep_reference,
 )
 from .registry import register
@@ -28,29 +26,32 @@ class NonSpikingBPTT(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x_seq, v_init, tau: float | None):
+        ctx.set_materialize_grads(False)
         v_seq = torch.empty_like(x_seq)
         v = v_init
         for t in range(x_seq.shape[0]):
-            v = non_spiking_if_step(x_seq[t], v) if tau is None else non_spiking_lif_step(x_seq[t], v, tau)
-            v_seq[t] = v
+            if tau is None:
+                v = torch.add(v, x_seq[t], out=v_seq[t])
+            else:
+                v = torch.add(v, (x_seq[t] - v) / tau, out=v_seq[t])
         ctx.tau = tau
+        ctx.shape = x_seq.shape
         return v_seq
 
     @staticmethod
     def backward(ctx, grad_v_seq):
+        if grad_v_seq is None:
+            return None, None, None
         tau = ctx.tau
         a = 1.0 if tau is None else 1.0 - 1.0 / tau
-        b = 1.0 if tau is None else 1.0 / tau
-        grad_x_seq = torch.empty_like(grad_v_seq)
-        grad_v = None
-        for t in range(grad_v_seq.shape[0] - 1, -1, -1):
-            grad_v = grad_v_seq[t] if grad_v is None else grad_v_seq[t] + grad_v * a
-            if tau is None:
-                grad_x_seq[t] = grad_v
-            else:
-                torch.mul(grad_v, b, out=grad_x_seq[t])
-        grad_v_init = grad_v * a if ctx.needs_input_grad[1] else None
-        return grad_x_seq, grad_v_init, None
+        grad = torch.empty_like(grad_v_seq)  # dL/dv[t], then scaled into dL/dx[t]
+        grad[-1] = grad_v_seq[-1]
+        for t in range(grad_v_seq.shape[0] - 2, -1, -1):
+            torch.add(grad_v_seq[t], grad[t + 1], alpha=a, out=grad[t])
+        grad_v_init = grad[0] * a if ctx.needs_input_grad[1] else None
+        if tau is not None:
+            grad.mul_(1.0 / tau)
+        return grad, grad_v_init, None
 
 
 def non_spiking_multistep_torch(x_seq: torch.Tensor, v_init: torch.Tensor, tau: float | None) -> torch.Tensor:

@@ -28,11 +28,12 @@ from ..functional.nonlinear_if import (
 )
 from ._bptt_common import (
     fusable,
-    heaviside,
+    fused_surrogate_check,
+    incoming_grad,
     previous_membranes,
-    reset_grad,
-    reset_into,
-    spikes_of,
+    reset_from_spike,
+    spike_into,
+    surrogate_and_reset_grad,
     time_chunks,
 )
 from .registry import register
@@ -46,19 +47,21 @@ class NonlinearChargeBPTT(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x_seq, v_init, charge, charge_dv, params, surrogate_function):
+        ctx.set_materialize_grads(False)
         h_seq = torch.empty_like(x_seq)
+        s_seq = torch.empty_like(x_seq)
         v_seq = torch.empty_like(x_seq)
-        v_reset = None if params.v_reset is None else x_seq.new_tensor(params.v_reset)
         v = v_init
         for t in range(x_seq.shape[0]):
             h = charge(x_seq[t], v, params)
             h_seq[t] = h
-            v = reset_into(h, params.v_threshold, v_reset, v_seq[t])
+            spike = spike_into(h, params.v_threshold, s_seq[t])
+            v = reset_from_spike(h, spike, params.v_threshold, params.v_reset, out=v_seq[t])
         ctx.save_for_backward(h_seq, v_init)
         ctx.charge_dv = charge_dv
         ctx.params = params
         ctx.surrogate_function = surrogate_function
-        return spikes_of(h_seq, params.v_threshold), v_seq
+        return s_seq, v_seq
 
     @staticmethod
     def backward(ctx, grad_s_seq, grad_v_seq):
@@ -69,19 +72,16 @@ class NonlinearChargeBPTT(torch.autograd.Function):
         grad_h_next = dh_dv_next = None  # dL/dh[t+1] and dh[t+1]/dv[t]
         for t0, t1 in time_chunks(h_seq.shape[0], h_seq[0].numel()):
             h = h_seq[t0:t1]
-            u = h - p.v_threshold
-            sg = derivative(u)
-            dv_dh = reset_grad(h, heaviside(u), sg, p.v_threshold, p.v_reset, p.detach_reset)
-            grad_h = grad_s_seq[t0:t1] * sg  # becomes dL/dh step by step below
+            sg, dv_dh = surrogate_and_reset_grad(h, p.v_threshold, p.v_reset, p.detach_reset, derivative)
+            grad_h = torch.zeros_like(h) if grad_s_seq is None else grad_s_seq[t0:t1] * sg
             dh_dv = ctx.charge_dv(previous_membranes(h_seq, v_init, t0, t1, p.v_threshold, p.v_reset), p)
             for i in range(t1 - t0 - 1, -1, -1):
-                grad_v = grad_v_seq[t0 + i]
-                if grad_h_next is not None:
-                    grad_v = torch.addcmul(grad_v, grad_h_next, dh_dv_next)
-                if isinstance(dv_dh, float):
-                    grad_h[i] += grad_v
-                else:
-                    grad_h[i].addcmul_(grad_v, dv_dh[i])
+                grad_v = incoming_grad(grad_v_seq, t0 + i, grad_h_next, dh_dv_next)
+                if grad_v is not None:
+                    if isinstance(dv_dh, float):
+                        grad_h[i] += grad_v
+                    else:
+                        grad_h[i].addcmul_(grad_v, dv_dh[i])
                 grad_h_next, dh_dv_next = grad_h[i], dh_dv[i]
             torch.mul(grad_h, 1.0 / p.tau, out=grad_x_seq[t0:t1])
         grad_v_init = grad_h_next * dh_dv_next if ctx.needs_input_grad[1] else None
@@ -104,7 +104,7 @@ def eif_multistep_torch(x_seq, v_init, params, surrogate_function):
 
 _FUSED_NOTE = "one autograd node per layer, hand-written BPTT; saves h (1 value per element per step)"
 _REF_NOTE = "plain per-step autograd loop (numerical reference)"
-register(QIF_OP, "torch", priority=50, notes=_FUSED_NOTE)(qif_multistep_torch)
+register(QIF_OP, "torch", priority=50, check=fused_surrogate_check, notes=_FUSED_NOTE)(qif_multistep_torch)
 register(QIF_OP, "reference", priority=1000, notes=_REF_NOTE)(qif_multistep_reference)
-register(EIF_OP, "torch", priority=50, notes=_FUSED_NOTE)(eif_multistep_torch)
+register(EIF_OP, "torch", priority=50, check=fused_surrogate_check, notes=_FUSED_NOTE)(eif_multistep_torch)
 register(EIF_OP, "reference", priority=1000, notes=_REF_NOTE)(eif_multistep_reference)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import torch
 
-from .integrate_fire import LinearChargeParams, linear_charge, linear_charge_step
+from .integrate_fire import LinearChargeParams, linear_charge_step
 
 
 def liaf_output(h: torch.Tensor, v_threshold: float, act: Callable, threshold_related: bool) -> torch.Tensor:
@@ -66,14 +66,3 @@ def liaf_multistep_reference(
         vs.append(v)
     return torch.stack(ys), torch.stack(vs)
 
-
-def liaf_charge_sequence(
-    x_seq: torch.Tensor, v_init: torch.Tensor, v_seq: torch.Tensor, params: LinearChargeParams
-):
-    """All charged membranes ``h[t] = f(v[t-1], x[t])`` at once from a known ``v_seq``.
-
-    Used by the fused path: ``h`` is a non-recurrent function of ``x[t]`` and ``v[t-1]``,
-    so it can be recomputed in one vectorised expression (with autograd into ``v_seq``).
-    """
-    v_prev = torch.cat((v_init.unsqueeze(0), v_seq[:-1]), dim=0)
-    return linear_charge(x_seq, v_prev, params)

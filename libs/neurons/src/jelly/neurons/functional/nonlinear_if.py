@@ -86,22 +86,18 @@ def qif_charge(x: torch.Tensor, v: torch.Tensor, params: QIFParams) -> torch.Ten
 
 
 def qif_charge_dv(v: torch.Tensor, params: QIFParams) -> torch.Tensor:
-    """``∂h/∂v`` of the QIF charge at membrane ``v``."""
-    return 1.0 + params.a0 * (2.0 * v - params.v_rest - params.v_c) / params.tau
+    """``∂h/∂v = 1 + a0 (2 v - v_rest - v_c) / τ`` of the QIF charge, evaluated as one affine map."""
+    return torch.mul(v, 2.0 * params.a0 / params.tau).add_(1.0 - params.a0 * (params.v_rest + params.v_c) / params.tau)
 
 
 def eif_charge(x: torch.Tensor, v: torch.Tensor, params: EIFParams) -> torch.Tensor:
     """EIF charge ``h = v + (x + v_rest - v + Δ_T exp((v - θ_rh)/Δ_T)) / τ``."""
-    return (
-        v
-        + (x + params.v_rest - v + params.delta_T * torch.exp((v - params.theta_rh) / params.delta_T))
-        / params.tau
-    )
+    return v + (x + params.v_rest - v + params.delta_T * torch.exp((v - params.theta_rh) / params.delta_T)) / params.tau
 
 
 def eif_charge_dv(v: torch.Tensor, params: EIFParams) -> torch.Tensor:
-    """``∂h/∂v`` of the EIF charge at membrane ``v``."""
-    return 1.0 + (torch.exp((v - params.theta_rh) / params.delta_T) - 1.0) / params.tau
+    """``∂h/∂v = 1 + (exp((v - θ_rh)/Δ_T) - 1) / τ`` of the EIF charge."""
+    return torch.exp((v - params.theta_rh) / params.delta_T).mul_(1.0 / params.tau).add_(1.0 - 1.0 / params.tau)
 
 
 def _step(charge, x, v, params, surrogate_function):

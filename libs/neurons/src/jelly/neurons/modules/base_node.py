@@ -106,8 +106,12 @@ class BaseNode(MemoryModule):
 
     # -- forwards ----------------------------------------------------------------------
     def describe(self, x: torch.Tensor) -> Resolution:
-        """Which multi-step implementation runs for input ``x`` and why."""
-        return resolve(self.op_name, self.backend, x)
+        """Which multi-step implementation runs for input ``x`` and why.
+
+        The surrogate is passed to the backends' checks, so a backend without a kernel for
+        it is skipped by ``'auto'`` (and an explicit request raises, naming the surrogate).
+        """
+        return resolve(self.op_name, self.backend, x, surrogate_function=self.surrogate_function)
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
