@@ -335,10 +335,14 @@ def test_fused_saves_only_what_backward_needs(name):
 def test_non_fusable_surrogate_falls_back_to_reference():
     x = _inputs("qif", (6, 3), 10)
     outs = []
-    for backend in ("reference", "torch"):
+    for backend in ("reference", "auto"):
         node = neurons.QIFNode(surrogate_function=surrogates.Sigmoid(spiking=False), step_mode="m", backend=backend)
         outs.append(node(x))
+    assert neurons.describe(node, x).backend == "reference"  # 'auto' skipped the fused ops
     assert torch.equal(outs[0], outs[1])
+    explicit = neurons.QIFNode(surrogate_function=surrogates.Sigmoid(spiking=False), step_mode="m", backend="torch")
+    with pytest.raises(neurons.BackendUnavailableError, match="spiking surrogate"):
+        explicit(x)
     assert not torch.equal(outs[1], outs[1].round())  # smooth primitive, not spikes
 
 
