@@ -49,6 +49,16 @@ def _jelly_deps(lib: str) -> list[str]:
     return ordered
 
 
+def _libs_in_dependency_order() -> list[str]:
+    """Every lib, each after the siblings it depends on (pip resolves local siblings only then)."""
+    ordered: list[str] = []
+    for lib in _lib_names():
+        for dep in _jelly_deps(lib) + [lib]:
+            if dep not in ordered:
+                ordered.append(dep)
+    return ordered
+
+
 def _test_extras(lib: str) -> str:
     data = tomllib.loads((LIBS / lib / "pyproject.toml").read_text())
     extras = data["project"].get("optional-dependencies", {})
@@ -85,10 +95,14 @@ def _install_base(session: nox.Session) -> None:
     Path(own.strip(), "_jelly_shared_torch.pth").write_text(site + "\n")
 
 
-def _install_libs(session: nox.Session, libs: list[str], editable: bool = False) -> None:
+def _install_libs(
+    session: nox.Session, libs: list[str], editable: bool = False, test_extras: tuple[str, ...] | None = None
+) -> None:
+    """Install ``libs`` from their folders; ``test_extras`` (default: all of them) get ``[test]``."""
     args = ["-c", CONSTRAINTS, "--no-build-isolation"]
     for lib in libs:
-        target = f"{LIBS / lib}{_test_extras(lib)}"
+        with_test = test_extras is None or lib in test_extras
+        target = f"{LIBS / lib}{_test_extras(lib) if with_test else ''}"
         args += ["-e", target] if editable else [target]
     session.install(*args)
 
@@ -98,7 +112,7 @@ def _install_libs(session: nox.Session, libs: list[str], editable: bool = False)
 def tests(session: nox.Session, lib: str) -> None:
     """Run one lib's tests in a venv holding only it and its declared dependencies."""
     _install_base(session)
-    _install_libs(session, _jelly_deps(lib) + [lib])
+    _install_libs(session, _jelly_deps(lib) + [lib], test_extras=(lib,))
     session.run("python", "-m", "pytest", str(LIBS / lib / "tests"), "-q", *session.posargs)
 
 
@@ -106,7 +120,7 @@ def tests(session: nox.Session, lib: str) -> None:
 def suite(session: nox.Session) -> None:
     """Run the whole suite with every lib installed (editable) in one venv."""
     _install_base(session)
-    _install_libs(session, _lib_names(), editable=True)
+    _install_libs(session, _libs_in_dependency_order(), editable=True)
     session.run("python", "-m", "pytest", "libs", "-q", "-p", "no:cacheprovider", *session.posargs)
 
 
@@ -121,6 +135,165 @@ def lint(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Train the headline LIF network on the embedded 8x8 digits (offline, ~1 min)."""
     _install_base(session)
-    _install_libs(session, _jelly_deps("examples") + ["examples"], editable=True)
+    _install_libs(session, _jelly_deps("examples") + ["examples"], editable=True, test_extras=())
     args = session.posargs or ["-T", "20", "-epochs", "10", "-lr", "1e-2", "-b", "64", "-out-dir", "runs/demo"]
     session.run("python", "-m", "jelly.examples.lif_fc_mnist", *args)
+
+
+@nox.session(venv_backend="none")
+def gpu(session: nox.Session) -> None:
+    """GPU check (bench/gpu_check.py): backend parity table, then LIF timing, in the current environment.
+
+    Uses the interpreter nox runs under (nothing is installed; the libs come from libs/*/src),
+    so it works offline on a GPU machine: ``nox -s gpu`` or ``nox -s gpu -- --quick``.
+    """
+    session.run("python", str(ROOT / "bench" / "gpu_check.py"), *session.posargs, external=True)
+
+
+# -- benchmarks (bench/): asv across commits, the dashboard, pytest-benchmark ------------------
+BENCH = ROOT / "bench"
+ASV_CONF = str(BENCH / "asv.conf.json")
+ASV_EXISTING_CONF = str(BENCH / "asv.existing.json")
+ASV_REGRESSION_FACTOR = "1.5"
+
+
+def _libs_in_dependency_order() -> list[str]:
+    """Every lib, each after the libs it depends on.
+
+    pip 23.2 (what a fresh venv gets here) fails to resolve ``-e libs/examples`` when it
+    comes before ``-e libs/neurons`` in one command ("No matching distribution found for
+    jelly-neurons"); listing dependencies first avoids it.
+    """
+    ordered: list[str] = []
+    for lib in _lib_names():
+        for name in _jelly_deps(lib) + [lib]:
+            if name not in ordered:
+                ordered.append(name)
+    return ordered
+
+
+def _asv_tools(session: nox.Session) -> None:
+    """asv, virtualenv and pytest-benchmark into the session; register this machine once."""
+    session.install("-c", CONSTRAINTS, "-r", str(BENCH / "requirements.txt"))
+    if not (Path.home() / ".asv-machine.json").exists():
+        session.run("asv", "machine", "--yes", "--config", ASV_CONF)
+
+
+def _split_asv_args(posargs: list[str]) -> tuple[list[str], list[str], dict[str, str | bool]]:
+    """``(commit specs, other asv flags, our options)`` from the session's arguments.
+
+    Our options: ``--existing`` and ``--last N`` (``asv`` session), ``--factor F``
+    (``asv_compare``). Arguments before the first flag are commit specs.
+    """
+    specs: list[str] = []
+    rest: list[str] = []
+    ours: dict[str, str | bool] = {}
+    args = list(posargs)
+    while args:
+        arg = args.pop(0)
+        if arg == "--existing":
+            ours["existing"] = True
+        elif arg in ("--last", "--factor") and args:
+            ours[arg[2:]] = args.pop(0)
+        elif arg.startswith("-") or rest:
+            rest.append(arg)
+        else:
+            specs.append(arg)
+    return specs, rest, ours
+
+
+def _asv_commit_spec(session: nox.Session, spec: str | None, last: str | None) -> str:
+    """asv's commit selection: ``--last N`` → a hash file; ``A..B`` as is; one commit → ``C^!``."""
+    if last is not None:
+        hashes = session.run("git", "rev-list", f"--max-count={int(last)}", "HEAD", external=True, silent=True)
+        hashfile = Path(session.create_tmp()).resolve() / "asv_commits.txt"  # absolute: asv chdirs to bench/
+        hashfile.write_text(hashes)
+        return f"HASHFILE:{hashfile}"
+    spec = spec or "HEAD"
+    if ".." in spec or spec.endswith("^!") or spec in ("ALL", "NEW", "EXISTING") or spec.startswith("HASHFILE:"):
+        return spec
+    return f"{spec}^!"
+
+
+@nox.session
+def asv(session: nox.Session) -> None:
+    """asv benchmarks (speed, memory, accuracy) of commits, each installed in asv's own virtualenv.
+
+        nox -s asv                              # the current commit (HEAD)
+        nox -s asv -- HEAD~3..HEAD              # a git range (the 3 commits after HEAD~3)
+        nox -s asv -- --last 3                  # the newest 3 commits (works down to the root)
+        nox -s asv -- --existing                # quick: this checkout in the session's venv
+        nox -s asv -- HEAD -b neurons --quick   # further flags go to `asv run`
+
+    MNIST for the accuracy benchmarks: ``JELLY_MNIST_DIR`` or ``../shared/data/mnist``.
+    Results go to bench/results/ (git-ignored); ``nox -s dashboard`` publishes them.
+    """
+    _asv_tools(session)
+    specs, rest, ours = _split_asv_args(session.posargs)
+    if ours.get("existing"):
+        _install_base(session)
+        _install_libs(session, _libs_in_dependency_order(), editable=True)
+        head = session.run("git", "rev-parse", "HEAD", external=True, silent=True).strip()
+        session.run("asv", "run", "--config", ASV_EXISTING_CONF, "--set-commit-hash", head, *rest)
+        return
+    spec = _asv_commit_spec(session, specs[0] if specs else None, ours.get("last"))
+    session.run("asv", "run", "--config", ASV_CONF, spec, *rest)
+
+
+@nox.session
+def asv_compare(session: nox.Session) -> None:
+    """Benchmark a base and a head commit; fail if a benchmark got worse by more than a factor.
+
+        nox -s asv_compare                                  # HEAD~1 (base) vs HEAD
+        nox -s asv_compare -- main HEAD                     # any two commits
+        nox -s asv_compare -- HEAD~1 HEAD --factor 1.2 -b neurons
+
+    Threshold: ``--factor`` (default 1.5): a time, peak memory or error rate more than 1.5x
+    the base's, and statistically significant, is a regression (`asv continuous` exits 1).
+    The two commits' rounds are interleaved, 4 rounds each (``-a rounds=N`` overrides): on
+    a shared 2-core machine, measuring base then head let load bursts fake 1.5-2.8x
+    "regressions" between identical commits; interleaved, they cancel out.
+    """
+    _asv_tools(session)
+    specs, rest, ours = _split_asv_args(session.posargs)
+    base = specs[0] if specs else "HEAD~1"
+    head = specs[1] if len(specs) > 1 else "HEAD"
+    factor = str(ours.get("factor", ASV_REGRESSION_FACTOR))
+    robust = [] if any(a.startswith("rounds=") for a in rest) else ["-a", "rounds=4"]
+    if "--no-interleave-rounds" not in rest:
+        robust.append("--interleave-rounds")
+    try:
+        session.run("asv", "continuous", "--config", ASV_CONF, "--factor", factor, "--split", *robust, base, head,
+                    *rest)
+    except nox.command.CommandFailed:
+        session.error(f"asv_compare: {head} is slower, bigger or less accurate than {base} by more than "
+                      f"a factor {factor} in the benchmarks listed above")
+
+
+@nox.session
+def dashboard(session: nox.Session) -> None:
+    """Publish bench/results as a static site, bench/html/index.html (opens from disk), and check it."""
+    _asv_tools(session)
+    session.run("asv", "publish", "--config", ASV_CONF)
+    session.run("python", str(BENCH / "dashboard_tools.py"), "embed", str(BENCH / "html"))
+    session.run("python", str(BENCH / "dashboard_tools.py"), "check", str(BENCH), "--latest", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """pytest-benchmark micro-benchmarks (bench/micro), timed; ``-- --benchmark-disable`` smoke-runs them."""
+    _install_base(session)
+    _install_libs(session, _libs_in_dependency_order(), editable=True)
+    session.install("-c", CONSTRAINTS, "pytest-benchmark")
+    session.run("python", "-m", "pytest", str(BENCH / "micro"), "-p", "no:cacheprovider",
+                "--benchmark-sort=fullname", "--benchmark-columns=min,median,mean,stddev,rounds", *session.posargs)
+
+
+@nox.session
+def bench_smoke(session: nox.Session) -> None:
+    """The micro-benchmarks as quick correctness tests (timing disabled); part of the CI run."""
+    _install_base(session)
+    _install_libs(session, _libs_in_dependency_order(), test_extras=())
+    session.install("-c", CONSTRAINTS, "pytest-benchmark")
+    session.run("python", "-m", "pytest", str(BENCH / "micro"), "-q", "-p", "no:cacheprovider",
+                "--benchmark-disable", *session.posargs)

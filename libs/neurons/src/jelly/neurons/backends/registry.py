@@ -13,7 +13,6 @@ an input for a reason other than the tensor (e.g. a surrogate it has no kernel f
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +42,11 @@ class BackendEntry:
     check: Callable[[torch.Tensor], str | None] | None = None
     priority: int = 100
     notes: str = ""
+    check_keywords: frozenset[str] | None = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        # Looked up once here, not per call (cheap, and nothing for torch.compile to trace).
+        self.check_keywords = frozenset() if self.check is None else _accepted_keywords(self.check)
 
 
 @dataclass
@@ -73,7 +77,6 @@ def backends_of(op: str) -> tuple[str, ...]:
     return tuple(_REGISTRY.get(op, {}))
 
 
-@functools.cache
 def _accepted_keywords(check: Callable) -> frozenset[str] | None:
     """Keyword names ``check`` accepts beyond ``x`` (``None``: any, it declares ``**context``)."""
     try:
@@ -85,11 +88,11 @@ def _accepted_keywords(check: Callable) -> frozenset[str] | None:
     return frozenset(p.name for p in parameters[1:] if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
-def _context_for(check: Callable, context: dict) -> dict:
-    """The part of ``context`` that ``check`` accepts as keyword arguments."""
+def _context_for(entry: BackendEntry, context: dict) -> dict:
+    """The part of ``context`` that ``entry.check`` accepts as keyword arguments."""
     if not context:
         return context
-    names = _accepted_keywords(check)
+    names = entry.check_keywords
     if names is None:
         return context
     return {k: v for k, v in context.items() if k in names}
@@ -99,7 +102,7 @@ def _why_not(entry: BackendEntry, backend: str, x: torch.Tensor, context: dict) 
     if x.device.type not in entry.devices:
         return f"backend {backend!r} runs on {entry.devices} tensors, got a {x.device.type} tensor"
     if entry.check is not None:
-        return entry.check(x, **_context_for(entry.check, context))
+        return entry.check(x, **_context_for(entry, context))
     return None
 
 
