@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,13 @@ def test_ddp_two_processes_end_with_identical_weights(tmp_path):
     init_file = tmp_path / "rendezvous"
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    mp.spawn(_ddp_worker, args=(2, str(init_file), str(out_dir)), nprocs=2, join=True)
+    context = mp.spawn(_ddp_worker, args=(2, str(init_file), str(out_dir)), nprocs=2, join=False)
+    deadline = time.monotonic() + 300
+    while not context.join(timeout=5):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail("the 2-process DDP run did not finish within 300 s (hung in a collective?)")
     w0 = torch.load(out_dir / "weights_rank0.pt")
     w1 = torch.load(out_dir / "weights_rank1.pt")
     initial = lif_fc_mnist.LIFNet(64, 2.0)

@@ -201,6 +201,9 @@ def train(args: argparse.Namespace) -> tuple[nn.Module, list[dict]]:
             plot_learning_curves(history, out_dir / "learning_curves.png")
             plot_output_dynamics(model, test_set, encoder, args, device, out_dir / "output_dynamics.png")
             print(f"plots saved in {out_dir}")
+    # Drop DDP (its reducer holds the process group) on every rank before leaving the group:
+    # destroying the group first can hang in gloo's destructor.
+    del ddp_model
     dist.close()
     return model, history
 

@@ -83,6 +83,7 @@ class Distributed:
     def close(self) -> None:
         """Leave the process group."""
         if self.enabled and torch_dist.is_initialized():
+            torch_dist.barrier()  # every rank is done with collectives before any leaves
             torch_dist.destroy_process_group()
 
 
