@@ -71,8 +71,9 @@ def test_resnet_converts_and_rate_output_converges(resnet_and_data):
     rates = simulate(snn, x, [16, 128, 1024], chunk_size=64)
     errors = {t: float((rates[t] - ann).abs().max()) for t in rates}
     scale = float(ann.abs().max())
-    # Stated tolerance: at T=1024 the firing-rate output is within 2% of the ANN's output range.
-    assert errors[1024] <= 0.02 * scale, errors
+    # Stated tolerance: at T=1024 the firing-rate output is within 1% of the ANN output range
+    # (measured: 0.11% at T=1024, 0.9% at T=128, 7% at T=16).
+    assert errors[1024] <= 0.01 * scale, errors
     assert errors[1024] < errors[128] < errors[16], errors
     assert (rates[1024].argmax(1) == ann.argmax(1)).float().mean() >= 0.9
 

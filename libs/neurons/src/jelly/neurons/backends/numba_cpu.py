@@ -178,7 +178,7 @@ class _SharedRanges:
                 self.claimed += 1
             try:
                 self.results[index] = self.kernel(*self.args, *self.ranges[index])
-            except BaseException as err:  # noqa: BLE001  (re-raised in the caller's thread)
+            except BaseException as err:  # re-raised in the caller's thread
                 self.error = err
             with self.lock:
                 self.left -= 1

@@ -126,9 +126,12 @@ class BaseNode(MemoryModule):
         check_sequence_input(x_seq, self)
         v = self._init_v(x_seq[0])
         spike_seq, v_seq = self._multi_step(x_seq, v)
-        self.v = v_seq[-1]
         if self.store_v_seq:
             self.v_seq = v_seq
+            self.v = v_seq[-1]
+        else:
+            # A copy of the last step, not a view: the view would keep all of v_seq alive.
+            self.v = v_seq[-1].clone()
         return spike_seq
 
     def _step(self, x: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
