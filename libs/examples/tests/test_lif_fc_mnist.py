@@ -80,3 +80,10 @@ def test_ddp_two_processes_end_with_identical_weights(tmp_path):
     torch.manual_seed(0)
     initial = lif_fc_mnist.LIFNet(64, 2.0)
     assert not torch.equal(initial.state_dict()["layer.1.weight"], w0["layer.1.weight"])
+
+
+def test_ann2snn_example_entry_point():
+    from jelly.examples import ann2snn_cnn_mnist
+
+    args = ann2snn_cnn_mnist.build_parser().parse_args(["-data-dir", "x"])
+    assert args.data_dir == "x"
