@@ -7,7 +7,8 @@ images (MNIST test images with ``-data-dir``, else uniform noise; dense CPU kern
 care about spike sparsity).
 
 * Jelly, multi-step: ``jelly.ann2snn.simulate`` (chunks of ``-chunk`` time steps, time merged
-  into the batch, the layers before the first neuron run once), channels-last and not.
+  into the batch, the layers before the first neuron run once), with the converter's default
+  channels-last convolution weights on CPU and with ``channels_last=False``.
 * Jelly, single-step: ``T`` calls of ``snn(x)`` (SpikingJelly's usage, for reference).
 * SpikingJelly 2.0: its example's loop, ``T`` calls of the converted ``GraphModule``.
   SpikingJelly runs in its own interpreter (``-sj-python``, a venv with spikingjelly 2.0.0),
@@ -101,10 +102,13 @@ def run_jelly(model: nn.Module, x: torch.Tensor, T: int, batch: int, chunk: int 
 
     torch.set_num_threads(threads)
     calib = [(b, torch.zeros(b.shape[0], dtype=torch.long)) for b in batches(x, batch)]
-    snn = Converter(calib, mode="max", progress=False)(model)
+    snn = Converter(calib, mode="max", progress=False)(model)  # channels-last conv weights on CPU
+    snn_plain = Converter(calib, mode="max", channels_last=False, progress=False)(model)
+    xs = batches(x, batch)
+    label = "auto" if chunk is None else str(chunk)
     results = {}
 
-    def multi(net, xs):
+    def multi(net):
         def run():
             for b in xs:
                 simulate(net, b, T, chunk_size=chunk)
@@ -113,19 +117,14 @@ def run_jelly(model: nn.Module, x: torch.Tensor, T: int, batch: int, chunk: int 
     def single():
         functional.set_step_mode(snn, "s")
         with torch.no_grad():
-            for b in batches(x, batch):
+            for b in xs:
                 functional.reset_net(snn)
                 out = 0.0
                 for _ in range(T):
                     out = out + snn(b)
 
-    xs = batches(x, batch)
-    label = "auto" if chunk is None else str(chunk)
-    results[f"Jelly, multi-step (chunk {label})"] = time_min(multi(snn, xs), repeats)
-    snn_cl = snn.to(memory_format=torch.channels_last)
-    xs_cl = [b.contiguous(memory_format=torch.channels_last) for b in xs]
-    results[f"Jelly, multi-step (chunk {label}), channels-last"] = time_min(multi(snn_cl, xs_cl), repeats)
-    snn.to(memory_format=torch.contiguous_format)
+    results[f"Jelly, simulate (chunk {label})"] = time_min(multi(snn), repeats)
+    results[f"Jelly, simulate (chunk {label}), channels_last=False"] = time_min(multi(snn_plain), repeats)
     results["Jelly, single-step loop"] = time_min(single, repeats)
     return {k: (1e3 * cpu / x.shape[0], 1e3 * wall / x.shape[0]) for k, (cpu, wall) in results.items()}
 

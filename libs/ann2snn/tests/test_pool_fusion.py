@@ -57,3 +57,15 @@ def test_pool_not_fused_when_the_spikes_have_other_readers(make_data):
     snn = Converter(make_data((1, 6, 6), batches=1, batch_size=4), progress=False)(TwoReaders())
     assert snn.activations()[0].pool is None
     assert isinstance(snn.net.pool, nn.AvgPool2d)
+
+
+def test_cpu_conversion_stores_conv_weights_channels_last(make_data):
+    data = make_data((1, 12, 12), batches=1, batch_size=4)
+    model = _cnn().eval()
+    fast = Converter(data, progress=False)(model)
+    plain = Converter(data, channels_last=False, progress=False)(model)
+    assert fast.net.get_submodule("4").weight.is_contiguous(memory_format=torch.channels_last)
+    assert not plain.net.get_submodule("4").weight.is_contiguous(memory_format=torch.channels_last)
+    x = data[0][0]
+    a, b = simulate(fast, x, 20)[20], simulate(plain, x, 20)[20]
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)

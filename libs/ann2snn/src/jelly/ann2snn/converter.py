@@ -101,6 +101,8 @@ class Converter:
         fuse_pool: move an average pooling that directly follows a converted ReLU into its
             :class:`~jelly.ann2snn.modules.SpikingActivation` (``λ · pool(spikes)``, equal to
             the ANN's ``pool(ReLU)`` up to rounding), so the fast loop pools in cache.
+        channels_last: store 4-D weights (2-D convolutions) channels-last, which makes CPU
+            convolutions several times faster; default: on CPU only.
         progress: show a tqdm progress bar during calibration.
         fuse_flag: SpikingJelly's name for ``fuse_bn`` (overrides it when given).
 
@@ -125,6 +127,7 @@ class Converter:
         concrete_args: dict[str, Any] | None = None,
         check_batch: bool = True,
         fuse_pool: bool = True,
+        channels_last: bool | None = None,
         progress: bool = True,
         fuse_flag: bool | None = None,
     ) -> None:
@@ -147,6 +150,7 @@ class Converter:
         self.concrete_args = concrete_args
         self.check_batch = bool(check_batch)
         self.fuse_pool = bool(fuse_pool)
+        self.channels_last = channels_last
         self.progress = bool(progress)
         self.report: ConversionReport | None = None
 
@@ -324,8 +328,11 @@ class Converter:
         gm.graph.lint()
         gm.recompile()
         self.report = report
-        return SpikingNetwork(gm, report, supports_static_input=report.static_input, prefix_nodes=prefix or (),
-                              sample_numel=sample_numel).to(device)
+        snn = SpikingNetwork(gm, report, supports_static_input=report.static_input, prefix_nodes=prefix or (),
+                             sample_numel=sample_numel).to(device)
+        if self.channels_last if self.channels_last is not None else device.type == "cpu":
+            snn = snn.to(memory_format=torch.channels_last)
+        return snn
 
     @staticmethod
     def _fuse_pools(gm: fx.GraphModule, records: dict[str, NodeRecord]) -> None:

@@ -240,8 +240,6 @@ def main(argv: list[str] | None = None) -> dict:
         converter = Converter(calib_loader, mode=parse_mode_arg(text), max_batches=args.calib_batches, device=device)
         snn = converter(model)
         reports.append(str(snn.report))
-        if device.type == "cpu":
-            snn = snn.to(memory_format=torch.channels_last)
         loader = [(_fast_layout(x, device), y) for x, y in eval_loader]
         start = time.perf_counter()
         results[snn.report.mode] = accuracy_vs_time(snn, loader, steps, chunk_size=args.chunk, device=device,
