@@ -1,13 +1,11 @@
 """The ``triton`` backend against the reference, on CPU under Triton's interpreter.
 
-Triton decides between compiling and interpreting when a ``@triton.jit`` function is
-created, i.e. when Triton itself (its standard library is made of such functions) and the
-kernel modules are first imported. This module therefore imports them at collection time
-with ``TRITON_INTERPRET=1`` and then restores the variable, and an autouse fixture sets it
-again only while these tests run: the backend's check accepts CPU tensors only under
-``TRITON_INTERPRET=1``, so ``backend='auto'`` in the other test modules of the same process
-never picks the slow interpreter. If Triton was already imported in compiled mode, or a GPU
-is present (the compiled kernels are checked by the GPU check script), the module is skipped.
+Triton and the kernels are imported in interpreter mode at collection time
+(:func:`jelly.neurons.backends.triton.interpreter.load_interpreted`), and an autouse fixture
+sets ``TRITON_INTERPRET=1`` only while these tests run: the backend's check accepts CPU
+tensors only then, so ``backend='auto'`` in the other test modules of the same process never
+picks the slow interpreter. If Triton was already imported in compiled mode, or a GPU is
+present (the compiled kernels are checked by the GPU check script), the module is skipped.
 
 Tolerances: float32 spikes and membranes exactly equal to the reference (same operations in
 the same order); float32 gradients to ``1e-5`` relative to the largest magnitude. float16
@@ -18,7 +16,6 @@ roundings of the I/O dtype (measured worst cases over 5 seeds: 2.5e-3 and 1.1e-2
 PLIF's ``w`` gradient, a sum over all elements and steps).
 """
 
-import importlib.util
 import os
 import sys
 
@@ -29,34 +26,11 @@ from jelly import neurons, surrogates
 from jelly.neurons.backends import BackendUnavailableError, resolve
 from jelly.neurons.backends.torch_backends import LINEAR_CHARGE_OP
 from jelly.neurons.backends.torch_nonlinear_if import EIF_OP, QIF_OP
+from jelly.neurons.backends.triton.interpreter import load_interpreted
 from jelly.neurons.functional.integrate_fire import LinearChargeParams
 from jelly.neurons.functional.nonlinear_if import EIFParams, QIFParams
 
-
-def _load_interpreted() -> str | None:
-    """Import Triton and the kernels in interpreter mode; ``None`` or why that is impossible."""
-    if importlib.util.find_spec("triton") is None:
-        return "triton is not installed"
-    if torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
-        return "a GPU is present: the compiled Triton kernels are checked by bench/gpu_check.py"
-    previous = os.environ.get("TRITON_INTERPRET")
-    os.environ["TRITON_INTERPRET"] = "1"
-    try:
-        import triton.language as tl
-
-        from jelly.neurons.backends.triton import linear_charge_kernels, linear_charge_ops  # noqa: F401
-    finally:
-        if previous is None:
-            del os.environ["TRITON_INTERPRET"]
-        else:
-            os.environ["TRITON_INTERPRET"] = previous
-    for fn in (tl.standard.zeros, linear_charge_kernels.linear_charge_forward_kernel):
-        if type(fn).__name__ != "InterpretedFunction":
-            return "Triton was imported in compiled mode before this module (TRITON_INTERPRET unset)"
-    return None
-
-
-_WHY_NOT = _load_interpreted()
+_WHY_NOT = load_interpreted()
 if _WHY_NOT is not None:
     pytest.skip(_WHY_NOT, allow_module_level=True)
 assert "triton" in sys.modules

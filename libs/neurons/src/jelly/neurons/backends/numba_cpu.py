@@ -46,9 +46,11 @@ the backends decline: ``'auto'`` falls back to ``'torch'`` and says why, an expl
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -341,7 +343,32 @@ def _run(x_seq, v_init, params, surrogate_function, w, recompute: bool, name: st
     return NumbaLinearCharge.apply(x_seq, v_init, w, params, surrogate_function, recompute)
 
 
-@torch.compiler.disable  # numba code is opaque to Dynamo: run it eagerly (one graph break per call)
+_DISABLED: dict = {}
+
+
+def _opaque_to_dynamo(fn):
+    """Run ``fn`` eagerly under ``torch.compile`` (numba code is opaque to Dynamo: one graph break per call).
+
+    ``torch.compiler.disable`` is applied on the first call made once Dynamo is loaded, not
+    at import: it imports ``torch._dynamo``, which imports Triton (a Triton imported that
+    early can no longer be switched to its CPU interpreter, ``TRITON_INTERPRET=1``), and
+    that costs about a second that eager users need not pay. Without Dynamo loaded nothing
+    can be compiling, so ``fn`` is called directly.
+    """
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        if "torch._dynamo" not in sys.modules:
+            return fn(*args, **kwargs)
+        disabled = _DISABLED.get(fn)
+        if disabled is None:
+            disabled = _DISABLED[fn] = torch.compiler.disable(fn)
+        return disabled(*args, **kwargs)
+
+    return run
+
+
+@_opaque_to_dynamo
 def linear_charge_multistep_numba(
     x_seq: torch.Tensor,
     v_init: torch.Tensor,
@@ -358,7 +385,7 @@ def linear_charge_multistep_numba(
     return _run(x_seq, v_init, params, surrogate_function, w, False, "numba")
 
 
-@torch.compiler.disable
+@_opaque_to_dynamo
 def linear_charge_multistep_numba_recompute(
     x_seq: torch.Tensor,
     v_init: torch.Tensor,
