@@ -143,12 +143,19 @@ def test_opcheck_forward_and_backward_ops():
     torch.library.opcheck(ss.single_state_forward, args)
 
 
-def test_module_end_to_end_and_auto_picks_cupy():
+def test_module_end_to_end_and_auto_measures_the_gpu_backends():
+    from jelly.neurons.backends import autotune_records, clear_autotune
+
+    clear_autotune()
     lif = neurons.LIFNode(step_mode="m")
     x = torch.rand(4, 8, 32, device="cuda")
-    assert neurons.describe(lif, x).backend == "cupy"
+    assert neurons.describe(lif, x).backend == "cupy"  # the priority choice until measured
     ref = neurons.LIFNode(step_mode="m", backend="reference")
     torch.testing.assert_close(lif(x), ref(x), rtol=0, atol=0)
+    (record,) = [r for key, r in autotune_records().items() if key[0] == "linear_charge_multistep"]
+    assert {"cupy", "torch"} <= set(record.times_ms), record.summary()
+    chosen = neurons.describe(lif, x)
+    assert chosen.backend == record.winner and "measured" in chosen.reason
 
 
 def test_torch_compile_traces_the_custom_ops():

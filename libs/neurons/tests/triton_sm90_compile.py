@@ -15,10 +15,12 @@ suite runs, ~15 s); without it every variant below (~35 s on 2 cores). Prints on
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import sys
+from pathlib import Path
 
 import triton
 from triton.backends.compiler import GPUTarget
@@ -33,15 +35,18 @@ IO_TYPES = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 FLOAT32_POINTERS = {"k_ptr", "grad_k_partial_ptr"}
 
 
-def compile_variant(kernel, io: str, constants: dict) -> str:
-    """Compile ``kernel`` with I/O pointers of type ``io`` and the given constexprs; returns PTX."""
+def compile_variant(kernel, io: str, constants: dict, float32_pointers=frozenset(FLOAT32_POINTERS)) -> str:
+    """Compile ``kernel`` with I/O pointers of type ``io`` and the given constexprs; returns PTX.
+
+    Pointers named in ``float32_pointers`` are float32 whatever ``io`` is.
+    """
     signature = {}
     for param in kernel.params:
         name = param.name
         if param.is_constexpr:
             signature[name] = "constexpr"
         elif name.endswith("_ptr"):
-            signature[name] = "*fp32" if name in FLOAT32_POINTERS else f"*{IO_TYPES[io]}"
+            signature[name] = "*fp32" if name in float32_pointers else f"*{IO_TYPES[io]}"
         elif name in ("steps", "numel"):
             signature[name] = "i32"
         else:
@@ -87,14 +92,30 @@ def variants(quick: bool):
         yield f"nonlinear_bwd/kind{kind}", nonlinear.nonlinear_if_backward_kernel, "float16", constants, ()
 
 
+def all_variants(quick: bool):
+    """:func:`variants`, then those of every ``sm90_variants_*.py`` module next to this script.
+
+    Such a module defines ``variants(quick)`` yielding ``(label, kernel, io dtype, constexprs,
+    forbidden PTX op prefixes)`` and, optionally, a sixth item: the names of the pointers that
+    are float32 whatever the I/O dtype.
+    """
+    yield from variants(quick)
+    here = Path(__file__).resolve().parent
+    for path in sorted(here.glob("sm90_variants_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield from module.variants(quick)
+
+
 def main() -> int:
     if os.environ.get("TRITON_INTERPRET") == "1":
         print("run without TRITON_INTERPRET=1", file=sys.stderr)
         return 2
     failures, compiled = [], 0
-    for label, kernel, io, constants, forbidden in variants(quick="--quick" in sys.argv):
+    for label, kernel, io, constants, forbidden, *pointers in all_variants(quick="--quick" in sys.argv):
         try:
-            ops = body_ops(compile_variant(kernel, io, constants))
+            ops = body_ops(compile_variant(kernel, io, constants, *pointers))
         except Exception as error:  # noqa: BLE001 - every failure is reported with its variant
             failures.append(f"{label}: {type(error).__name__}: {str(error)[:300]}")
             continue

@@ -6,6 +6,16 @@ from . import (
     torch_backends,  # noqa: F401  (registers the always-available backends)
     triton,  # noqa: F401  (registers the Triton backend; imports triton lazily)
 )
+from .autotune import autotune_records, clear_autotune, set_autotune
 from .registry import BackendUnavailableError, Resolution, backends_of, register, resolve
 
-__all__ = ["BackendUnavailableError", "Resolution", "backends_of", "register", "resolve"]
+__all__ = [
+    "BackendUnavailableError",
+    "Resolution",
+    "autotune_records",
+    "backends_of",
+    "clear_autotune",
+    "register",
+    "resolve",
+    "set_autotune",
+]

@@ -4,7 +4,9 @@ Every op has a ``'reference'`` implementation (the plain per-step autograd loop)
 usually a ``'torch'`` one (fused BPTT). GPU backends (``'cupy'``, ``'triton'``) register
 here too, with an availability check that imports nothing heavy until asked.
 ``'auto'`` picks the first available backend in the op's preference order for the tensor
-it gets; :func:`resolve` returns the choice and the reason.
+it gets, except where :mod:`.autotune` measures (CUDA tensors with more than one fused
+backend available, by default): then the fastest on the first call of each input kind;
+:func:`resolve` returns the choice and the reason.
 
 Callers may pass keyword context to :func:`resolve` (e.g. ``surrogate_function=``); it
 reaches the checks that declare ``**context`` (or that keyword), so a backend can decline
@@ -18,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+
+from . import autotune
 
 
 class BackendUnavailableError(RuntimeError):
@@ -111,7 +115,10 @@ def resolve(op: str, backend: str, x: torch.Tensor, **context) -> Resolution:
 
     Args:
         op: the op name (e.g. ``'linear_charge_multistep'``).
-        backend: a registered backend name or ``'auto'``.
+        backend: a registered backend name or ``'auto'`` (the first available by priority,
+            or, where :mod:`.autotune` applies, the fastest as measured on the first call;
+            the returned ``fn`` then measures on that call and ``backend`` names the
+            priority choice until the measurement is made).
         x: the input the implementation will run on.
         **context: what else the checks may need, e.g. ``surrogate_function=``.
 
@@ -133,12 +140,31 @@ def resolve(op: str, backend: str, x: torch.Tensor, **context) -> Resolution:
             raise BackendUnavailableError(f"backend {backend!r} cannot run: {problem}")
         return Resolution(backend, entry.fn, "requested explicitly")
     rejected: dict[str, str] = {}
+    available: dict[str, BackendEntry] = {}
+    tune = autotune.autotune_enabled_for(x)
     for name, entry in sorted(entries.items(), key=lambda kv: kv[1].priority):
         problem = _why_not(entry, name, x, context)
         if problem is None:
-            reason = f"'auto' picked the fastest available for a {x.device.type} {x.dtype} tensor"
-            if rejected:
-                reason += "; skipped " + "; ".join(f"{k}: {v}" for k, v in rejected.items())
-            return Resolution(name, entry.fn, reason, rejected)
-        rejected[name] = problem
-    raise BackendUnavailableError(f"no backend of {op} can run on this input: {rejected}")
+            available[name] = entry
+            if not tune:
+                break
+        else:
+            rejected[name] = problem
+    if not available:
+        raise BackendUnavailableError(f"no backend of {op} can run on this input: {rejected}")
+    skipped = ("; skipped " + "; ".join(f"{k}: {v}" for k, v in rejected.items())) if rejected else ""
+    first = next(iter(available))
+    # the reference loop is the numerical truth, never a speed candidate next to a fused backend
+    candidates = {name: e.fn for name, e in available.items() if name != "reference"} or {first: available[first].fn}
+    if len(candidates) < 2:
+        name = next(iter(candidates))
+        reason = f"'auto' picked the fastest available for a {x.device.type} {x.dtype} tensor{skipped}"
+        return Resolution(name, candidates[name], reason, rejected)
+    kind = autotune.input_kind(op, x, tuple(candidates))
+    record = autotune.cached(kind)
+    if record is not None:
+        reason = f"'auto' measured for this input kind: {record.summary()}{skipped}"
+        return Resolution(record.winner, candidates[record.winner], reason, rejected)
+    reason = (f"'auto' will time {', '.join(candidates)} on the first call for this input kind and keep the "
+              f"fastest (until then {first!r} is the registry's first choice){skipped}")
+    return Resolution(first, autotune.tuned_dispatch(kind, candidates), reason, rejected)

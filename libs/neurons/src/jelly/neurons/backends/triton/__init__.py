@@ -5,9 +5,11 @@ program keeps a block of membranes in float32 registers and loops over the steps
 float32, float16 or bfloat16. Every op is a ``torch.library`` custom op with fake and
 autograd registrations (see :mod:`.linear_charge_ops`), so ``torch.compile`` traces it.
 
-Registered here for ``linear_charge_multistep`` (IF, LIF, PLIF), ``qif_multistep`` and
-``eif_multistep`` with priority 30 (the CuPy backend has 20, the torch one 50). Importing
-this package imports neither Triton nor the kernels: they load on the first call.
+Registered here for ``linear_charge_multistep`` (IF, LIF, PLIF), ``qif_multistep``,
+``eif_multistep``, ``klif_multistep``, ``liaf_multistep``, ``cuba_lif_multistep``,
+``clif_multistep``, ``izhikevich_multistep`` and ``gated_lif_multistep`` with priority 30
+(the CuPy backend has 20, the torch one 50). Importing this package imports neither Triton
+nor the kernels: they load on the first call.
 
 The registry check (:func:`.availability.triton_problem`) declines, with the fix, when
 Triton is missing, for tensors that are not on a CUDA device (CPU tensors are accepted
@@ -19,6 +21,8 @@ user classes, primitive mode). Called with such a surrogate anyway, the op raise
 """
 
 from __future__ import annotations
+
+import importlib
 
 import torch
 
@@ -80,4 +84,32 @@ for _op, _fn in (
 ):
     register(_op, "triton", devices=("cpu", "cuda"), check=triton_problem, priority=TRITON_PRIORITY, notes=_NOTES)(
         _fn
+    )
+
+#: The other models: registry op -> (module of this package, function); loaded on first call.
+_LAZY_OPS = {
+    "klif_multistep": ("klif_ops", "klif_multistep_triton"),
+    "liaf_multistep": ("liaf_ops", "liaf_multistep_triton"),
+    "cuba_lif_multistep": ("cuba_clif_ops", "cuba_lif_multistep_triton"),
+    "clif_multistep": ("cuba_clif_ops", "clif_multistep_triton"),
+    "izhikevich_multistep": ("izhikevich_ops", "izhikevich_multistep_triton"),
+    "gated_lif_multistep": ("gated_lif_ops", "gated_lif_multistep_triton"),
+}
+
+
+def _lazy(module: str, name: str):
+    """A wrapper that loads Triton and ``.<module>`` (with its custom ops) on the first call."""
+
+    def run(*args, **kwargs):
+        load_triton()
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)(*args, **kwargs)
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = f"``{name}`` with the fused Triton kernels (see :mod:`jelly.neurons.backends.triton.{module}`)."
+    return run
+
+
+for _op, (_module, _name) in _LAZY_OPS.items():
+    register(_op, "triton", devices=("cpu", "cuda"), check=triton_problem, priority=TRITON_PRIORITY, notes=_NOTES)(
+        _lazy(_module, _name)
     )
