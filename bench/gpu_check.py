@@ -29,6 +29,10 @@ are left out of the other comparisons; at most 0.1% (float32) or 1% (16-bit) may
 Cases run in a pool of worker processes (``--workers``), which also compiles the CuPy and
 Triton variants in parallel (both keep compiled kernels in their on-disk caches).
 
+**'auto'.** For each timing input, one training call with ``backend='auto'`` lets the
+registry measure the available backends (:mod:`jelly.neurons.backends.autotune`); the
+table says which it keeps and the times it measured.
+
 **Timing.** Multi-step LIF (tau=2, hard reset, Sigmoid surrogate) for T in {4, 16, 64} and
 2^20 and 2^24 elements per step, float32 and float16, for each backend: the forward
 under ``torch.no_grad()`` and forward+backward (gradient into the spikes only). Each time
@@ -447,6 +451,20 @@ def _time_lif(fn, x, v0, grad, params, sg) -> dict[str, float]:
     return {"forward": _cuda_time(forward), "forward+backward": _cuda_time(forward_backward)}
 
 
+def _auto_pick(x, v0, params, sg, dtype_name: str, T: int, n: int) -> dict:
+    """What ``backend='auto'`` picks for this input after measuring (one training call)."""
+    from jelly.neurons.backends import autotune_records, resolve
+    from jelly.neurons.backends.torch_backends import LINEAR_CHARGE_OP
+
+    xg = x.detach().clone().requires_grad_(True)
+    resolve(LINEAR_CHARGE_OP, "auto", xg, surrogate_function=sg).fn(xg, v0, params, sg)
+    chosen = resolve(LINEAR_CHARGE_OP, "auto", xg, surrogate_function=sg)
+    record = next((r for key, r in autotune_records().items()
+                   if key[0] == LINEAR_CHARGE_OP and key[2] == x.dtype and key[3] == T and key[4] == n), None)
+    return {"backend": chosen.backend, "dtype": dtype_name, "T": T, "elements": n, "phase": "auto pick",
+            "summary": record.summary() if record else chosen.reason}
+
+
 def timing(args, device) -> list[dict]:
     """Forward and forward+backward of multi-step LIF per backend (see the module docstring)."""
     import torch
@@ -476,8 +494,12 @@ def timing(args, device) -> list[dict]:
                 floor = BYTES_PER_ELEMENT_STEP[phase] * s * T * n / bandwidth
                 rows.append({"backend": backend, "dtype": dtype_name, "T": T, "elements": n, "phase": phase,
                              "ms": seconds * 1e3, "floor_fraction": floor / seconds})
+        rows.append(_auto_pick(x, v0, params, sg, dtype_name, T, n))
         del x, v0, grad
         torch.cuda.empty_cache()
+    print("\n'auto' (measured on the first call per input kind, forward+backward):")
+    for r in (r for r in rows if r["phase"] == "auto pick"):
+        print(f"  {r['dtype']:9}T={r['T']:<3} 2^{r['elements'].bit_length() - 1:<3} -> {r['backend']:7} {r['summary']}")
     print(f"\nmulti-step LIF, ms (fraction of the bytes-moved floor); floor = bytes / {bandwidth / 1e9:.0f} GB/s")
     print(f"{'dtype':9}{'T':>4}{'elements':>10}  {'phase':18}" + "".join(f"{b:>20}" for b in args.backends))
     keyed = {(r["dtype"], r["T"], r["elements"], r["phase"], r["backend"]): r for r in rows}

@@ -324,3 +324,19 @@ def test_qif_eif_custom_op_passes_opcheck():
     # EIF (kind 1): tau, delta_T, c0..c2 = Δ_T, v_rest, θ_rh; soft reset; Sigmoid surrogate
     args = (x, v0, 1, 1.0, 0.0, False, 2.0, 0.8, 0.8, 0.0, 0.7, False, "Sigmoid", [4.0, 0.0, 0.0], 0, True)
     torch.library.opcheck(ops.nonlinear_if_forward_op, args)
+
+
+def test_autocast_feeds_bfloat16_and_the_kernels_keep_it():
+    """Under ``torch.autocast`` a Linear hands the neuron bfloat16; the Triton op runs in it (float32 inside)."""
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(12, 16)
+    lif = neurons.LIFNode(tau=2.0, step_mode="m", backend="triton", surrogate_function=surrogates.ATan())
+    x = torch.randn(5, 3, 12) * 2
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = linear(x)
+        out = lif(y)
+    assert y.dtype == out.dtype == torch.bfloat16
+    out.float().sum().backward()
+    assert linear.weight.grad is not None and torch.isfinite(linear.weight.grad).all()
+    lif_ref = neurons.LIFNode(tau=2.0, step_mode="m", backend="reference", surrogate_function=surrogates.ATan())
+    assert torch.equal(out.float(), lif_ref(y.detach().float()))
