@@ -318,7 +318,7 @@ def test_gated_lif_step_budget_and_channels():
     assert names == {"alpha", "beta", "gamma", "tau", "v_threshold", "linear_decay", "v_subreset", "conduct"}
     assert node.conduct.shape == (3, 2)
     with pytest.raises(ValueError, match="backend"):
-        neurons.GatedLIFNode(T=3, backend="cupy")
+        neurons.GatedLIFNode(T=3, backend="no_such_backend")
 
 
 def test_backends_and_describe():

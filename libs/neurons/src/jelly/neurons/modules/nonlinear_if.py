@@ -26,12 +26,33 @@ from ._zoo_base import check_number
 from .base_node import BaseNode
 
 
-def _check_rest(owner: str, v_rest: float, v_reset: float | None) -> None:
-    if v_reset is not None and not v_rest >= v_reset:
-        raise ValueError(f"{owner}: v_rest ({v_rest}) must be >= v_reset ({v_reset})")
+class _NonlinearIFNode(BaseNode):
+    """Shared code of QIF/EIF: argument checks, the step (``_step_fn``) and the multi-step via the registry."""
+
+    def _check_common(self, tau: float, v_rest: float, v_reset: float | None) -> tuple[float, float]:
+        """``(tau, v_rest)`` checked: ``tau > 1`` and ``v_rest >= v_reset`` with a hard reset."""
+        name = type(self).__name__
+        tau = check_number(name, "tau", tau, gt=1.0)
+        v_rest = check_number(name, "v_rest", v_rest)
+        if v_reset is not None and not v_rest >= v_reset:
+            raise ValueError(f"{name}: v_rest ({v_rest}) must be >= v_reset ({v_reset})")
+        return tau, v_rest
+
+    def _params(self):
+        raise NotImplementedError
+
+    @staticmethod
+    def _step_fn(x, v, params, surrogate_function):
+        raise NotImplementedError
+
+    def _step(self, x: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._step_fn(x, v, self._params(), self.surrogate_function)
+
+    def _multi_step(self, x_seq: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.describe(x_seq).fn(x_seq, v, self._params(), self.surrogate_function)
 
 
-class QIFNode(BaseNode):
+class QIFNode(_NonlinearIFNode):
     """Quadratic integrate-and-fire neuron (equations in the module docstring).
 
     Args:
@@ -49,6 +70,7 @@ class QIFNode(BaseNode):
     """
 
     op_name = QIF_OP
+    _step_fn = staticmethod(qif_step)
 
     def __init__(
         self,
@@ -65,11 +87,9 @@ class QIFNode(BaseNode):
         store_v_seq: bool = False,
     ) -> None:
         name = type(self).__name__
-        tau = check_number(name, "tau", tau, gt=1.0)
+        tau, v_rest = self._check_common(tau, v_rest, v_reset)
         a0 = check_number(name, "a0", a0, gt=0.0)
         v_c = check_number(name, "v_c", v_c)
-        v_rest = check_number(name, "v_rest", v_rest)
-        _check_rest(name, v_rest, v_reset)
         super().__init__(
             v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq
         )
@@ -83,14 +103,9 @@ class QIFNode(BaseNode):
             self.tau, self.v_c, self.a0, self.v_threshold, self.v_rest, self.v_reset, self.detach_reset
         )
 
-    def _step(self, x: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return qif_step(x, v, self._params(), self.surrogate_function)
-
-    def _multi_step(self, x_seq: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.describe(x_seq).fn(x_seq, v, self._params(), self.surrogate_function)
 
 
-class EIFNode(BaseNode):
+class EIFNode(_NonlinearIFNode):
     """Exponential integrate-and-fire neuron (equations in the module docstring).
 
     Args:
@@ -108,6 +123,7 @@ class EIFNode(BaseNode):
     """
 
     op_name = EIF_OP
+    _step_fn = staticmethod(eif_step)
 
     def __init__(
         self,
@@ -124,11 +140,9 @@ class EIFNode(BaseNode):
         store_v_seq: bool = False,
     ) -> None:
         name = type(self).__name__
-        tau = check_number(name, "tau", tau, gt=1.0)
+        tau, v_rest = self._check_common(tau, v_rest, v_reset)
         delta_T = check_number(name, "delta_T", delta_T, gt=0.0)
         theta_rh = check_number(name, "theta_rh", theta_rh)
-        v_rest = check_number(name, "v_rest", v_rest)
-        _check_rest(name, v_rest, v_reset)
         super().__init__(
             v_threshold, v_reset, surrogate_function, detach_reset, step_mode, backend, store_v_seq
         )
@@ -150,9 +164,3 @@ class EIFNode(BaseNode):
             self.v_reset,
             self.detach_reset,
         )
-
-    def _step(self, x: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return eif_step(x, v, self._params(), self.surrogate_function)
-
-    def _multi_step(self, x_seq: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.describe(x_seq).fn(x_seq, v, self._params(), self.surrogate_function)
