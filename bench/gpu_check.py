@@ -351,10 +351,11 @@ def print_parity(rows: list[dict], backends: list[str]) -> bool:
 # --------------------------------------------------------------------------- compile
 def cupy_programs(chunk: int = 48) -> list:
     """Every CuPy kernel instantiation, grouped into NVRTC programs of ``chunk`` kernels."""
-    from jelly.neurons.backends.cupy import loader, multi_state, single_state
+    from jelly.neurons.backends.cupy import gated_lif, loader, multi_state, single_state
 
     by_source: dict[str, list[str]] = {}
-    for variant in itertools.chain(single_state.all_variants(), multi_state.all_variants()):
+    for variant in itertools.chain(single_state.all_variants(), multi_state.all_variants(),
+                                   gated_lif.all_variants()):
         by_source.setdefault(variant.source, []).extend(variant.names)
     programs = []
     for source, names in by_source.items():

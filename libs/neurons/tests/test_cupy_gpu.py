@@ -300,3 +300,56 @@ def test_zoo_modules_match_reference(name, hard, detach, dtype):
     if not flipped.any():
         for a, b in zip(gp, ref_gp):
             torch.testing.assert_close(a, b, rtol=1e-3 if dtype == torch.float32 else 3e-2, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("inplane,shape", [(None, (8, 4, 500)), (16, (8, 4, 16, 4, 4)), (3, (6, 2, 3, 7))],
+                         ids=["layer", "channel-vector", "channel-scalar"])
+@pytest.mark.parametrize("surrogate", [surrogates.Sigmoid(), surrogates.ATan()], ids=["Sigmoid", "ATan"])
+def test_gated_lif_matches_reference(surrogate, inplane, shape, dtype):
+    import copy
+
+    steps = shape[0]
+    gen = torch.Generator(device="cuda").manual_seed(zlib.crc32(f"glif{inplane}{shape}{surrogate}".encode()))
+    module = neurons.GatedLIFNode(T=steps, inplane=inplane, surrogate_function=surrogate).cuda()
+    with torch.no_grad():  # spread the gates (and per channel) away from their initial values
+        for p in module.parameters():
+            p.add_(0.5 * torch.randn(p.shape, generator=gen, device="cuda"))
+    x = (torch.rand(shape, generator=gen, device="cuda") * 1.6 - 0.3).to(dtype)
+    grad = torch.randn(shape, generator=gen, device="cuda")
+    assert neurons.describe(module, x).backend == "cupy"
+
+    def run(backend, inp):
+        m = copy.deepcopy(module)
+        m.backend = backend
+        inp = inp.detach().clone().requires_grad_(True)
+        out = m(inp)
+        ((out.float() * grad).sum() + m.v.float().sum()).backward()
+        params = [p.grad.float() for p in m.parameters()]
+        return out.detach().float(), m.v.detach().float(), inp.grad.float(), params
+
+    out, u_last, gx, gp = run("cupy", x)
+    ref_out, ref_u_last, ref_gx, ref_gp = run("reference", x.float())
+    assert out.sum() > 0 and (out == 0).any()
+    flipped = (out != ref_out).reshape(steps, -1).any(0)
+    assert flipped.float().mean() < (1e-3 if dtype == torch.float32 else 1e-2)
+    keep = ~flipped
+    tol = {"rtol": 1e-4, "atol": 1e-5} if dtype == torch.float32 else {"rtol": 2e-2, "atol": 2e-2}
+    torch.testing.assert_close(u_last.reshape(-1)[keep], ref_u_last.reshape(-1)[keep], **tol)
+    torch.testing.assert_close(gx.reshape(steps, -1)[:, keep], ref_gx.reshape(steps, -1)[:, keep], **tol)
+    if not flipped.any():
+        for a, b in zip(gp, ref_gp):
+            torch.testing.assert_close(a, b, rtol=1e-3 if dtype == torch.float32 else 3e-2, atol=1e-3)
+
+
+def test_gated_lif_opcheck():
+    from jelly.neurons.backends.cupy import gated_lif as glif
+    from jelly.surrogates.cuda_sources import cuda_functor
+
+    functor = cuda_functor(surrogates.ATan())
+    x = torch.rand(4, 2, 3, 16, device="cuda", requires_grad=True)
+    u0 = torch.zeros(2, 3, 16, device="cuda", requires_grad=True)
+    s0 = torch.zeros(2, 3, 16, device="cuda", requires_grad=True)
+    gates = torch.rand(7, 3, device="cuda", requires_grad=True)
+    conduct = torch.rand(4, 3, device="cuda", requires_grad=True)
+    torch.library.opcheck(glif.gated_lif_forward, (x, u0, s0, gates, conduct, 16, functor.name, list(functor.params)))

@@ -24,6 +24,7 @@ import torch
 from jelly import neurons, surrogates
 from jelly.neurons.backends import BackendUnavailableError, resolve
 from jelly.neurons.backends.cupy import availability, loader
+from jelly.neurons.backends.cupy import gated_lif as glif
 from jelly.neurons.backends.cupy import multi_state as ms
 from jelly.neurons.backends.cupy import single_state as ss
 from jelly.neurons.functional.integrate_fire import LinearChargeParams
@@ -63,6 +64,12 @@ def _subset() -> list[loader.Variant]:
             names = [n for v in variants[::stride] for n in v.names]
             scalar = next(v for v in ms.all_variants(ctypes=(ctype,), wide=False) if v.source == source)
             programs.append(loader.Variant(source, tuple(dict.fromkeys(names + list(scalar.names)))))
+    # GLIF: per dtype, a third of the surrogates with the 16-byte width (a different third
+    # per dtype, so the three dtypes cover them all) and the scalar path once
+    for i, ctype in enumerate(CTYPES):
+        names = [n for s in SURROGATES[i::len(CTYPES)] for n in glif.variant(s, ctype, loader.WIDTHS[ctype]).names]
+        names += glif.variant(SURROGATES[i], ctype, 1).names
+        programs.append(loader.Variant(glif.SOURCE, tuple(dict.fromkeys(names))))
     # every surrogate functor in a float32 backward
     every = [ss.variant_names("linear_charge.cu", "jelly::neurons::LIF<true>", "HardReset", s, False, "float",
                               loader.WIDTHS["float"]).names[1] for s in SURROGATES]
@@ -108,6 +115,11 @@ def test_subset_covers_every_axis():
                   "__nv_bfloat16, 8>"):
         assert token in text, token
     assert any("single_state_forward" in n for n in names) and any("single_state_backward" in n for n in names)
+    for ctype in CTYPES:
+        for vec in (1, loader.WIDTHS[ctype]):
+            assert f"gated_lif_forward<{ctype}, {vec}>" in text, (ctype, vec)
+    for surrogate in SURROGATES:
+        assert f"gated_lif_backward<{surrogate}, " in text, surrogate
 
 
 def test_full_variant_list_is_the_cross_product():
@@ -120,6 +132,9 @@ def test_full_variant_list_is_the_cross_product():
     per_dtype_and_width = len(SURROGATES) * (2 * 2 * 2 + 2 * 2 * 2 * 2 + 1)
     assert len(multi) == per_dtype_and_width * len(CTYPES) * 2
     assert len({v.names for v in multi}) == len(multi)
+    gated = list(glif.all_variants())
+    assert len(gated) == len(SURROGATES) * len(CTYPES) * 2
+    assert len({v.names for v in gated}) == len(gated)
 
 
 def test_a_broken_source_reports_the_nvrtc_log(nvrtc, monkeypatch):
@@ -344,6 +359,50 @@ def test_multi_state_ops_on_meta(model):
         assert s1.grad.shape == s1.shape
 
 
+@pytest.mark.parametrize("channel_wise", [False, True], ids=["layer", "channel"])
+def test_gated_lif_op_on_meta(channel_wise):
+    from jelly.neurons.backends.cupy import ops
+    from jelly.neurons.functional.gated_lif import GLIFGates
+
+    steps, shape = 4, (2, 3, 8)
+    gate_shape = (3, 1) if channel_wise else ()
+    x = torch.randn(steps, *shape, device="meta", requires_grad=True)
+    u0 = torch.zeros(shape, device="meta", requires_grad=True)
+    s0 = torch.zeros(shape, device="meta", requires_grad=True)
+    gates = [torch.full(gate_shape, 0.5, device="meta", requires_grad=True) for _ in range(7)]
+    conduct = torch.full((steps, *gate_shape), 0.5, device="meta", requires_grad=True)
+    spikes, u_seq = ops.gated_lif_multistep(x, u0, s0, GLIFGates(*gates), conduct, surrogates.ATan())
+    assert spikes.shape == u_seq.shape == x.shape and spikes.device.type == "meta"
+    (spikes.sum() + u_seq.sum()).backward()
+    for leaf in (x, u0, s0, *gates, conduct):
+        assert leaf.grad is not None and leaf.grad.shape == leaf.shape
+
+
+def test_gated_lif_rejects_short_conductances_and_falls_back_for_other_gates():
+    import warnings
+
+    from jelly.neurons.backends.cupy import ops
+    from jelly.neurons.functional.gated_lif import GLIFGates, gated_lif_multistep_reference
+
+    x = torch.rand(4, 2, 3, device="meta")
+    gates = GLIFGates(*[torch.full((), 0.5, device="meta") for _ in range(7)])
+    with pytest.raises(ValueError, match="conduct_seq of shape"):
+        ops.gated_lif_multistep(x, torch.zeros(2, 3, device="meta"), torch.zeros(2, 3, device="meta"), gates,
+                                torch.full((3,), 0.5, device="meta"), surrogates.ATan())
+    # per-element gates have no kernel: the torch backend runs (here on CPU tensors), with a warning
+    x = torch.rand(4, 2, 3)
+    gates = GLIFGates(*[torch.full((2, 3), 0.5) for _ in range(7)])
+    u0, s0, conduct = torch.zeros(2, 3), torch.zeros(2, 3), torch.full((4,), 0.5)
+    ops._warned.discard(("gated_lif_multistep", "gates"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spikes, u_seq = ops.gated_lif_multistep(x, u0, s0, gates, conduct, surrogates.ATan())
+    assert any("neither scalars nor one value per channel" in str(w.message) for w in caught)
+    ref_spikes, ref_u = gated_lif_multistep_reference(x, u0, s0, gates, conduct, surrogates.ATan())
+    assert torch.equal(spikes, ref_spikes)
+    torch.testing.assert_close(u_seq, ref_u)
+
+
 def test_specs_pack_parameters_like_the_gpu_does():
     spec = ss.linear_charge_spec(LinearChargeParams("lif", 1.0, -0.5, tau=3.0, decay_input=False))
     assert spec.functor == "jelly::neurons::LIF<false>" and spec.reset == "HardReset"
@@ -376,6 +435,9 @@ def test_kernels_compile_with_nvcc(tmp_path):
     for i, variant in enumerate(ms.all_variants(scalar=False)):
         if i % 97 == 0:
             names += [(variant.source, n) for n in variant.names]
+    for i, ctype in enumerate(CTYPES):
+        names += [(glif.SOURCE, n) for n in glif.variant(SURROGATES[(7 * i) % len(SURROGATES)], ctype,
+                                                         loader.WIDTHS[ctype]).names]
     sources = sorted({source for source, _ in names})
     lines = [f'#include "{source}"' for source in sources]
     lines += ["void jelly_instantiate() {"] + [f"    (void)&{name};" for _, name in names] + ["}"]
@@ -389,4 +451,4 @@ def test_kernels_compile_with_nvcc(tmp_path):
     ptx = (tmp_path / "all.ptx").read_text()
     assert ptx.count(".entry") >= len(names) - len(sources)  # forwards may repeat
     assert {source for source, _ in names} == {"linear_charge.cu", "nonlinear_if.cu", "cuba_lif.cu",
-                                               "izhikevich.cu", "clif.cu", "klif.cu"}
+                                               "izhikevich.cu", "clif.cu", "klif.cu", "gated_lif.cu"}

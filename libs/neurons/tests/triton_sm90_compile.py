@@ -33,6 +33,8 @@ from jelly.surrogates.triton_derivatives import TRITON_DERIVATIVES
 TARGET = GPUTarget("cuda", 90, 32)
 IO_TYPES = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 FLOAT32_POINTERS = {"k_ptr", "grad_k_partial_ptr"}
+#: Runtime integer arguments of the kernels (every other non-pointer, non-constexpr one is float32).
+INT_ARGUMENTS = {"steps", "numel", "channels", "inner"}
 
 
 def compile_variant(kernel, io: str, constants: dict, float32_pointers=frozenset(FLOAT32_POINTERS)) -> str:
@@ -47,7 +49,7 @@ def compile_variant(kernel, io: str, constants: dict, float32_pointers=frozenset
             signature[name] = "constexpr"
         elif name.endswith("_ptr"):
             signature[name] = "*fp32" if name in float32_pointers else f"*{IO_TYPES[io]}"
-        elif name in ("steps", "numel"):
+        elif name in INT_ARGUMENTS:
             signature[name] = "i32"
         else:
             signature[name] = "fp32"

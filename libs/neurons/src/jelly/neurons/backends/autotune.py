@@ -24,7 +24,6 @@ the parity checks), not bit for bit in every case.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -93,7 +92,7 @@ def autotune_enabled_for(x: torch.Tensor) -> bool:
     """Whether ``'auto'`` measures for ``x`` now (enabled, its device type, not compiling or capturing)."""
     if not _ENABLED or x.device.type not in _DEVICES:
         return False
-    if "torch._dynamo" in sys.modules and torch.compiler.is_compiling():
+    if torch.compiler.is_compiling():
         return False
     return not (x.device.type == "cuda" and torch.cuda.is_current_stream_capturing())
 

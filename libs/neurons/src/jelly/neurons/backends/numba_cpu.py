@@ -50,7 +50,6 @@ import functools
 import importlib
 import importlib.util
 import os
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -349,16 +348,15 @@ _DISABLED: dict = {}
 def _opaque_to_dynamo(fn):
     """Run ``fn`` eagerly under ``torch.compile`` (numba code is opaque to Dynamo: one graph break per call).
 
-    ``torch.compiler.disable`` is applied on the first call made once Dynamo is loaded, not
+    ``torch.compiler.disable`` is applied on the first call traced by ``torch.compile``, not
     at import: it imports ``torch._dynamo``, which imports Triton (a Triton imported that
     early can no longer be switched to its CPU interpreter, ``TRITON_INTERPRET=1``), and
-    that costs about a second that eager users need not pay. Without Dynamo loaded nothing
-    can be compiling, so ``fn`` is called directly.
+    that costs about a second that eager users need not pay. Eager calls run ``fn`` directly.
     """
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        if "torch._dynamo" not in sys.modules:
+        if not torch.compiler.is_compiling():  # a plain flag: importing nothing, safe to trace
             return fn(*args, **kwargs)
         disabled = _DISABLED.get(fn)
         if disabled is None:

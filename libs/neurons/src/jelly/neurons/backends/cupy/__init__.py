@@ -2,12 +2,12 @@
 
 One launch runs the forward over all ``T`` steps and one runs the backward through time,
 for IF, LIF, PLIF (with the gradient of ``w``), QIF, EIF, LIAF, KLIF (with the gradient of
-``k``), CUBA-LIF, Izhikevich and CLIF, with hard or soft reset, ``detach_reset``, every
+``k``), CUBA-LIF, Izhikevich, CLIF and GatedLIF (with the gradients of its seven gates and
+its conductances, scalar or per channel), with hard or soft reset, ``detach_reset``, every
 surrogate of :mod:`jelly.surrogates` that has a CUDA functor, and float32, float16 and
 bfloat16 tensors (computed in float32). The kernels are ``torch.library.custom_op`` s
-(:mod:`.single_state`, :mod:`.multi_state`), launched on PyTorch's current stream with
-tensors passed by address (no copies). GatedLIF has no kernel here (its ``'auto'`` choice
-falls to the torch backend).
+(:mod:`.single_state`, :mod:`.multi_state`, :mod:`.gated_lif`), launched on PyTorch's
+current stream with tensors passed by address (no copies).
 
 Importing this package registers the backend (priority 20, CUDA tensors only) and imports
 neither CuPy nor the kernels; they load on first use. Install with
@@ -16,8 +16,6 @@ build of PyTorch). :func:`~.availability.check` says precisely what is missing.
 """
 
 from __future__ import annotations
-
-import importlib
 
 from ..registry import register
 from .availability import check
@@ -34,6 +32,7 @@ _OPS = {
     "izhikevich_multistep": "izhikevich_multistep",
     "clif_multistep": "clif_multistep",
     "klif_multistep": "klif_multistep",
+    "gated_lif_multistep": "gated_lif_multistep",
 }
 
 
@@ -41,7 +40,9 @@ def _lazy(name: str):
     """A wrapper importing :mod:`.ops` (and with it the custom ops) on first call."""
 
     def run(*args, **kwargs):
-        return getattr(importlib.import_module(f"{__name__}.ops"), name)(*args, **kwargs)
+        from . import ops  # a statement, not importlib: torch.compile traces it
+
+        return getattr(ops, name)(*args, **kwargs)
 
     run.__name__ = f"{name}_cupy"
     run.__qualname__ = run.__name__

@@ -17,9 +17,9 @@ import torch
 from jelly.surrogates.cuda_sources import CudaSurrogate, UnsupportedSurrogateError, cuda_functor
 
 from ..registry import _REGISTRY
-from . import multi_state, single_state
+from . import gated_lif, multi_state, single_state
 
-_warned: set[tuple[str, type]] = set()
+_warned: set[tuple[str, object]] = set()
 
 
 def _surrogate_or_none(op: str, surrogate_function) -> CudaSurrogate | None:
@@ -166,6 +166,27 @@ def klif_multistep(x_seq: torch.Tensor, v_init: torch.Tensor, k: torch.Tensor, p
     return spikes, v_seq
 
 
+def gated_lif_multistep(x_seq: torch.Tensor, u_init: torch.Tensor, spike_init: torch.Tensor, gates,
+                        conduct_seq: torch.Tensor, surrogate_function):
+    """GLIF (gates scalar or per channel, see :mod:`.gated_lif`): ``(spike_seq, u_seq)``.
+
+    Gates that are neither scalars nor one value per channel (dimension 1 of one step) run
+    the torch backend instead, with one warning.
+    """
+    op = "gated_lif_multistep"
+    sg = _surrogate_or_none(op, surrogate_function)
+    layout = None if sg is None else gated_lif.channel_layout(gates, conduct_seq, x_seq.shape[1:])
+    if sg is not None and layout is None and (op, "gates") not in _warned:
+        _warned.add((op, "gates"))
+        shapes = [tuple(g.shape) for g in gates]
+        warnings.warn(f"cupy backend of {op}: the gates {shapes} and conductances {tuple(conduct_seq.shape)} are "
+                      f"neither scalars nor one value per channel of a step {tuple(x_seq.shape[1:])}; running the "
+                      "torch backend instead", RuntimeWarning, stacklevel=2)
+    if layout is None:
+        return _torch(op)(x_seq, u_init, spike_init, gates, conduct_seq, surrogate_function)
+    return gated_lif.run_gated_lif(x_seq, u_init, spike_init, gates, conduct_seq, layout, sg)
+
+
 #: op name -> implementation (registered by the package's ``__init__``).
 IMPLEMENTATIONS = {
     "linear_charge_multistep": linear_charge_multistep,
@@ -176,4 +197,5 @@ IMPLEMENTATIONS = {
     "izhikevich_multistep": izhikevich_multistep,
     "clif_multistep": clif_multistep,
     "klif_multistep": klif_multistep,
+    "gated_lif_multistep": gated_lif_multistep,
 }

@@ -22,8 +22,6 @@ user classes, primitive mode). Called with such a surrogate anyway, the op raise
 
 from __future__ import annotations
 
-import importlib
-
 import torch
 
 from ...functional.integrate_fire import LinearChargeParams
@@ -86,30 +84,35 @@ for _op, _fn in (
         _fn
     )
 
-#: The other models: registry op -> (module of this package, function); loaded on first call.
-_LAZY_OPS = {
-    "klif_multistep": ("klif_ops", "klif_multistep_triton"),
-    "liaf_multistep": ("liaf_ops", "liaf_multistep_triton"),
-    "cuba_lif_multistep": ("cuba_clif_ops", "cuba_lif_multistep_triton"),
-    "clif_multistep": ("cuba_clif_ops", "clif_multistep_triton"),
-    "izhikevich_multistep": ("izhikevich_ops", "izhikevich_multistep_triton"),
-    "gated_lif_multistep": ("gated_lif_ops", "gated_lif_multistep_triton"),
+#: The other models: registry op -> function of :mod:`.zoo_ops` (loaded on the first call).
+_ZOO_OPS = {
+    "klif_multistep": "klif_multistep_triton",
+    "liaf_multistep": "liaf_multistep_triton",
+    "cuba_lif_multistep": "cuba_lif_multistep_triton",
+    "clif_multistep": "clif_multistep_triton",
+    "izhikevich_multistep": "izhikevich_multistep_triton",
+    "gated_lif_multistep": "gated_lif_multistep_triton",
 }
 
 
-def _lazy(module: str, name: str):
-    """A wrapper that loads Triton and ``.<module>`` (with its custom ops) on the first call."""
+def _lazy(name: str):
+    """A wrapper that loads Triton and :mod:`.zoo_ops` (with its custom ops) on the first call.
+
+    The import is a statement, not ``importlib``: ``torch.compile`` traces it.
+    """
 
     def run(*args, **kwargs):
         load_triton()
-        return getattr(importlib.import_module(f"{__name__}.{module}"), name)(*args, **kwargs)
+        from . import zoo_ops
+
+        return getattr(zoo_ops, name)(*args, **kwargs)
 
     run.__name__ = run.__qualname__ = name
-    run.__doc__ = f"``{name}`` with the fused Triton kernels (see :mod:`jelly.neurons.backends.triton.{module}`)."
+    run.__doc__ = f"``{name}`` with the fused Triton kernels (see :mod:`jelly.neurons.backends.triton.zoo_ops`)."
     return run
 
 
-for _op, (_module, _name) in _LAZY_OPS.items():
+for _op, _name in _ZOO_OPS.items():
     register(_op, "triton", devices=("cpu", "cuda"), check=triton_problem, priority=TRITON_PRIORITY, notes=_NOTES)(
-        _lazy(_module, _name)
+        _lazy(_name)
     )
