@@ -59,7 +59,8 @@ class GatedLIFNode(BaseNode):
         init_conduct: initial conductance in ``(0, 1)``.
         surrogate_function: surrogate of the spike (default ``Sigmoid()``).
         step_mode: ``'m'`` (default) or ``'s'``.
-        backend: ``'auto'``, ``'torch'`` (fused BPTT) or ``'reference'`` (per-step autograd).
+        backend: ``'auto'``, ``'torch'`` (fused BPTT), ``'cupy'`` or ``'triton'`` (fused GPU kernels) or
+            ``'reference'`` (per-step autograd).
 
     State: ``v`` (the membrane ``u``), ``spike`` (the previous spike), ``time_step``.
 
