@@ -59,3 +59,30 @@ def test_without_a_gpu_it_exits_with_a_clear_message(gpu_check, capsys):
         pytest.skip("this machine has a GPU")
     assert gpu_check.main(["--quick"]) == 2
     assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_triton_parity_of_every_neuron_in_the_interpreter(tmp_path):
+    """The GPU check's parity part for ``backend='triton'`` on CPU (Triton's interpreter).
+
+    Runs the script in a fresh process with ``TRITON_INTERPRET=1`` (the kernels must load
+    interpreted), every neuron, 3 surrogates, float32/bfloat16/float16: the same module-level
+    comparison the GPU run makes, which unit tests of the ops alone can miss (it caught
+    KLIF's ``k`` being rounded to 16 bits before a float32 kernel).
+    """
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("triton") is None:
+        pytest.skip("triton is not installed")
+    if not SCRIPT.is_file():
+        pytest.skip("bench/gpu_check.py is not next to this checkout")
+    out = tmp_path / "rows.json"
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    result = subprocess.run([sys.executable, str(SCRIPT), "--cpu", "--quick", "--backends", "triton",
+                             "--dtypes", "float32,bfloat16,float16", "--json", str(out)],
+                            capture_output=True, text=True, env=env, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    rows = json.loads(out.read_text())["parity"]
+    ok = {r["neuron"] for r in rows if r["status"] == "ok"}
+    assert len(ok) == 14 and not [r for r in rows if r["status"] in ("fail", "error")]

@@ -116,7 +116,7 @@ def klif_multistep_torch(x_seq, v_init, k, params, surrogate_function):
     """Multi-step KLIF, fused BPTT (the reference loop for a non-fusable surrogate)."""
     if not fusable(surrogate_function):
         return klif_multistep_reference(x_seq, v_init, k, params, surrogate_function)
-    return KLIFBPTT.apply(x_seq, v_init, k, params, surrogate_function)
+    return KLIFBPTT.apply(x_seq, v_init, k.to(x_seq.dtype), params, surrogate_function)
 
 
 register(

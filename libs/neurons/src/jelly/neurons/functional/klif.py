@@ -84,9 +84,13 @@ def klif_multistep_reference(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-step autograd loop of :func:`klif_step` over ``x_seq`` ``[T, N, *]``.
 
+    ``k`` may be float32 with 16-bit ``x_seq``: it is cast to ``x_seq``'s dtype here (the
+    fused GPU kernels instead keep it in float32, as their arithmetic).
+
     Returns:
         ``(spike_seq, v_seq)``, both ``[T, N, *]``.
     """
+    k = k.to(x_seq.dtype)
     v = v_init
     spikes, vs = [], []
     for x in x_seq.unbind(0):

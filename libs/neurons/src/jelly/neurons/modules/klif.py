@@ -85,7 +85,8 @@ class KLIFNode(BaseNode):
         return klif_step(x, v, self._k_like(x), self._params(), self.surrogate_function)
 
     def _multi_step(self, x_seq: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.describe(x_seq).fn(x_seq, v, self._k_like(x_seq), self._params(), self.surrogate_function)
+        # k as it is (float32): the torch backends cast it to the input dtype, the GPU kernels compute in float32
+        return self.describe(x_seq).fn(x_seq, v, self.k, self._params(), self.surrogate_function)
 
     def _k_like(self, x: torch.Tensor) -> torch.Tensor:
         return self.k if self.k.dtype == x.dtype else self.k.to(x.dtype)
