@@ -23,9 +23,12 @@ parameter gradient. float16/bfloat16 runs are compared with the reference in the
 dtype *and* with the float32 reference on the same (rounded) input; a run passes if it
 matches either (kernels that accumulate in float32 match the latter), where against the
 float32 reference it may be off by up to twice what the 16-bit reference loop itself is
-off (for sums such as a parameter's gradient half arithmetic loses a lot). Elements whose
-spikes differ (a flip near the threshold changes the rest of that element's trajectory)
-are left out of the other comparisons; at most 0.1% (float32) or 1% (16-bit) may flip.
+off (three times for a parameter's gradient: for such sums half arithmetic loses a lot).
+Elements whose spikes differ (a flip near the threshold changes the rest of that element's
+trajectory) are left out of the other comparisons; at most 0.1% (float32) or 1% (16-bit)
+may flip. In 16-bit, as many element-wise values as may flip (1%) may also exceed the
+tolerance: a value rounded onto the other side of a kink of the surrogate's derivative
+(e.g. ``PiecewiseLeakyReLU`` at its corners) gets another slope.
 Cases run in a pool of worker processes (``--workers``), which also compiles the CuPy and
 Triton variants in parallel (both keep compiled kernels in their on-disk caches).
 
@@ -188,8 +191,14 @@ def measure(got: dict, ref: dict, dtype: str) -> tuple[float, dict[str, tuple[fl
             return flipped, errors, f"reference {key} is not finite (pick smaller inputs)"
         if key in PER_ELEMENT:
             a2, b2 = a.reshape(T, -1)[:, keep], b.reshape(T, -1)[:, keep]
-            err = float(((a2 - b2).abs() - rtol * b2.abs()).max()) if b2.numel() else 0.0
+            excess = (a2 - b2).abs() - rtol * b2.abs()
             limit = atol * max(1.0, float(b2.abs().max()) if b2.numel() else 1.0)
+            if dtype != "float32" and excess.numel():
+                # 16-bit: a few values may sit on a kink of the surrogate's derivative (or at the
+                # threshold) once rounded; as many as spikes may flip are left out, the largest first
+                outliers = int(TOLERANCES[dtype][3] * excess.numel())
+                excess = excess.flatten().sort().values[: excess.numel() - outliers]
+            err = float(excess.max()) if excess.numel() else 0.0
         else:
             err = float((a - b).abs().max())
             limit = (param_tol if flipped == 0 else 0.2) * max(float(b.abs().max()), 1e-3)
@@ -202,7 +211,9 @@ def compare(got: dict, ref: dict, dtype: str, baseline: tuple | None = None) -> 
 
     ``baseline`` is :func:`measure` of the reference in ``dtype`` against ``ref`` (the
     float32 reference): a 16-bit run may then be as far from ``ref`` as twice the
-    16-bit reference itself is (half arithmetic in the reference loop loses as much).
+    16-bit reference itself is (half arithmetic in the reference loop loses as much), and
+    three times for a parameter's gradient (a sum over every element and step, where the
+    order of the 16-bit roundings differs between implementations).
 
     Returns:
         ``(ok, why, worst)`` with ``worst`` the largest error over its limit (<= 1 passes).
@@ -218,7 +229,7 @@ def compare(got: dict, ref: dict, dtype: str, baseline: tuple | None = None) -> 
     worst = 0.0
     for key, (err, limit) in errors.items():
         if baseline is not None and key in baseline[1]:
-            limit = max(limit, 2 * baseline[1][key][0])
+            limit = max(limit, (2 if key in PER_ELEMENT else 3) * baseline[1][key][0])
         worst = max(worst, err / limit)
         if not err <= limit:
             return False, f"{key}: error {err:.3g} > {limit:.3g}", worst
