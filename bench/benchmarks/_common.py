@@ -90,6 +90,22 @@ def public_attr(module_name: str, attr: str):
     return value
 
 
+#: Where the ann2snn MNIST CNN example lives: since 2026-11-29 in jelly-examples, before in jelly-ann2snn.
+CNN_EXAMPLE_MODULES = ("jelly.examples.ann2snn_cnn_mnist", "jelly.ann2snn.examples_cnn_mnist")
+
+
+def cnn_example_attr(attr: str):
+    """``attr`` of the ann2snn MNIST CNN example, wherever it lives at this commit, or skip."""
+    for name in CNN_EXAMPLE_MODULES:
+        try:
+            value = getattr(importlib.import_module(name), attr, None)
+        except ImportError:
+            continue
+        if value is not None:
+            return value
+    skip(f"no ann2snn CNN example with {attr!r} at this commit (looked in {', '.join(CNN_EXAMPLE_MODULES)})")
+
+
 def device_of(name: str) -> torch.device:
     """``torch.device(name)``; skips ``'cuda'`` when no GPU is visible."""
     if name.startswith("cuda") and not torch.cuda.is_available():

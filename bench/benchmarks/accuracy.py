@@ -7,7 +7,7 @@ fixed seeds, single-threaded:
   with T = 20, batch 64, Adam(lr=1e-3), one epoch cut to the first 160 batches
   (10,240 training images, shuffled with seed 0); the test error is measured on the first
   160 test batches (all 10,000 test images).
-- ``Ann2SnnCnnMnistError``: the CNN of ``jelly.ann2snn.examples_cnn_mnist`` trained for 300
+- ``Ann2SnnCnnMnistError``: the CNN of ``jelly.examples.ann2snn_cnn_mnist`` trained for 300
   batches of 64 (Adam, lr=1e-3), converted with ``Converter(mode='99.9%')`` calibrated on 20
   training batches, evaluated on the first 2,000 test images; the ANN's error and the SNN's
   error at T = 16 and T = 64 (one simulation, read at both T).
@@ -25,9 +25,9 @@ import tempfile
 
 import torch
 
-from ._common import find_mnist_dir, preimport, set_threads, skip
+from ._common import CNN_EXAMPLE_MODULES, cnn_example_attr, find_mnist_dir, preimport, set_threads, skip
 
-preimport("jelly.examples.lif_fc_mnist", "jelly.ann2snn.examples_cnn_mnist")
+preimport("jelly.examples.lif_fc_mnist", *CNN_EXAMPLE_MODULES)
 
 LIF_FC_ARGS = ["-T", "20", "-b", "64", "-epochs", "1", "-max-batches", "160", "-lr", "1e-3",
                "-opt", "adam", "-seed", "0", "-no-plots", "-quiet"]
@@ -72,17 +72,23 @@ class LifFcMnistError:
     track_train_error.unit = "error rate"
 
 
+def _mnist_tensors(mnist_dir: str):
+    """MNIST train and test images ``[N, 1, 28, 28]`` in [0, 1] and labels (``jelly.datasets.MNIST``)."""
+    mnist = importlib.import_module("jelly.datasets").MNIST
+    splits = [mnist(mnist_dir, train=train) for train in (True, False)]
+    return [(s.data.unsqueeze(1).float().div_(255.0), s.targets) for s in splits]
+
+
 def _ann2snn_errors(mnist_dir: str) -> dict:
-    example = importlib.import_module("jelly.ann2snn.examples_cnn_mnist")
     ann2snn = importlib.import_module("jelly.ann2snn")
-    for name in ("mnist_cnn", "load_mnist"):
-        if not hasattr(example, name):
-            return {"skip": f"jelly.ann2snn.examples_cnn_mnist.{name} does not exist at this commit"}
+    try:
+        mnist_cnn = cnn_example_attr("mnist_cnn")
+    except NotImplementedError as why:
+        return {"skip": str(why)}
     torch.manual_seed(0)
-    train_set, test_set = example.load_mnist(mnist_dir, "train"), example.load_mnist(mnist_dir, "test")
-    images, labels = train_set.tensors
-    test_images, test_labels = (t[:2000] for t in test_set.tensors)
-    model = example.mnist_cnn()
+    (images, labels), (test_images, test_labels) = _mnist_tensors(mnist_dir)
+    test_images, test_labels = test_images[:2000], test_labels[:2000]
+    model = mnist_cnn()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
     model.train()
@@ -113,9 +119,10 @@ class Ann2SnnCnnMnistError:
         if mnist is None:
             return {"skip": "MNIST not found (set JELLY_MNIST_DIR)"}
         try:
-            importlib.import_module("jelly.ann2snn.examples_cnn_mnist")
+            importlib.import_module("jelly.ann2snn")
+            importlib.import_module("jelly.datasets")
         except ImportError as exc:
-            return {"skip": f"jelly.ann2snn is not importable at this commit: {exc}"}
+            return {"skip": f"jelly.ann2snn or jelly.datasets is not importable at this commit: {exc}"}
         set_threads()
         return _ann2snn_errors(str(mnist))
 

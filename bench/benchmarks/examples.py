@@ -7,7 +7,7 @@
   (seeded; 20 % of the pixels lit, like MNIST), so the timing needs no data set; seconds
   per epoch are this times 938.
 - ``Ann2SnnSimulate.time_simulate``: ``jelly.ann2snn.simulate`` of the converted MNIST CNN of
-  ``jelly.ann2snn.examples_cnn_mnist`` (random weights, calibrated on random images) on a
+  ``jelly.examples.ann2snn_cnn_mnist`` (random weights, calibrated on random images) on a
   batch of 64 images for ``T`` steps.
 """
 
@@ -17,7 +17,16 @@ import functools
 
 import torch
 
-from ._common import device_of, optional_import, preimport, public_attr, set_threads, skip, synchronize
+from ._common import (
+    cnn_example_attr,
+    device_of,
+    optional_import,
+    preimport,
+    public_attr,
+    set_threads,
+    skip,
+    synchronize,
+)
 
 preimport("jelly.examples.lif_fc_mnist", "jelly.encoders", "jelly.core.functional", "jelly.ann2snn")
 
@@ -71,11 +80,8 @@ class LifFcMnistTrainStep:
 @functools.lru_cache(maxsize=2)
 def _converted_cnn(device_name: str):
     """The example's CNN, converted with the ``'99.9%'`` mode on random images (cached)."""
-    example = optional_import("jelly.ann2snn.examples_cnn_mnist")
+    build = cnn_example_attr("mnist_cnn")
     converter_cls = public_attr("jelly.ann2snn", "Converter")
-    build = getattr(example, "mnist_cnn", None)
-    if build is None:
-        skip("jelly.ann2snn.examples_cnn_mnist.mnist_cnn does not exist at this commit")
     torch.manual_seed(0)
     ann = build().to(device_name).eval()
     generator = torch.Generator().manual_seed(1)
