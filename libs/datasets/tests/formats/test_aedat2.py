@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
 from jelly.datasets.errors import CorruptFileError
+from jelly.datasets.events import EVENT_DTYPES
 from jelly.datasets.formats.aedat2 import (
     decode_aedat2,
     decode_aedat2_raw,
@@ -14,24 +17,10 @@ from jelly.datasets.formats.aedat2 import (
     read_aedat2,
     write_aedat2,
 )
+from jelly.datasets.testing import assert_events_equal
+from jelly.datasets.testing import random_events as _random_events
 
-DTYPES = {"t": np.int64, "x": np.int16, "y": np.int16, "p": np.uint8}
 HEADER = b"#!AER-DAT2.0\r\n# This is a raw AE data file - do not edit\r\n"
-
-
-def random_events(rng, n):
-    return {
-        "t": np.sort(rng.integers(0, 2**32, n)),
-        "x": rng.integers(0, 128, n),
-        "y": rng.integers(0, 128, n),
-        "p": rng.integers(0, 2, n),
-    }
-
-
-def assert_same(got, want):
-    for k in "txyp":
-        assert got[k].dtype == DTYPES[k], (k, got[k].dtype)
-        np.testing.assert_array_equal(got[k], np.asarray(want[k]).astype(DTYPES[k]), err_msg=k)
 
 
 @pytest.mark.parametrize("convention", ["spikingjelly", "raw"])
@@ -40,7 +29,9 @@ def test_round_trip(tmp_path, convention):
     ev = random_events(rng, 5000)
     path = tmp_path / "cifar10_airplane_0.aedat"
     write_aedat2(path, ev, convention=convention)
-    assert_same(read_aedat2(path, convention=convention), ev)
+    assert_events_equal(read_aedat2(path, convention=convention), ev)
+
+random_events = partial(_random_events, sensor_size=(128, 128), t_max=2**32)
 
 
 def test_written_header_is_jaer_style():
@@ -59,18 +50,18 @@ def test_hand_crafted_bytes():
     addr, ts = decode_aedat2_raw(data)
     np.testing.assert_array_equal(addr, [0x0507, 0x00FFFF00])
     np.testing.assert_array_equal(ts, [0x01020304, 9])
-    assert_same(
+    assert_events_equal(
         decode_aedat2(data, convention="raw"), {"t": [0x01020304, 9], "x": [3, 0], "y": [5, 127], "p": [1, 0]}
     )
     # SpikingJelly's CIFAR10-DVS orientation: x = 127 - raw_y, y = 127 - raw_x, p = 1 - raw_p
-    assert_same(decode_aedat2(data), {"t": [0x01020304, 9], "x": [122, 0], "y": [124, 127], "p": [0, 1]})
+    assert_events_equal(decode_aedat2(data), {"t": [0x01020304, 9], "x": [122, 0], "y": [124, 127], "p": [0, 1]})
 
 
 def test_empty_stream(tmp_path):
     path = tmp_path / "empty.aedat"
     write_aedat2(path, {"t": [], "x": [], "y": [], "p": []})
     got = read_aedat2(path)
-    assert all(got[k].size == 0 and got[k].dtype == DTYPES[k] for k in "txyp")
+    assert all(got[k].size == 0 and got[k].dtype == EVENT_DTYPES[k] for k in "txyp")
 
 
 @pytest.mark.parametrize("cut", [1, 4, 7])
@@ -124,4 +115,4 @@ def test_million_events(tmp_path):
     ev = random_events(rng, 1_000_000)
     path = tmp_path / "large.aedat"
     write_aedat2(path, ev)
-    assert_same(read_aedat2(path), ev)
+    assert_events_equal(read_aedat2(path), ev)

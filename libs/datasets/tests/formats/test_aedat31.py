@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import struct
+from functools import partial
 
 import numpy as np
 import pytest
 
 from jelly.datasets.errors import CorruptFileError
+from jelly.datasets.events import EVENT_DTYPES
 from jelly.datasets.formats.aedat31 import (
     decode_aedat31,
     encode_aedat31,
@@ -15,8 +17,9 @@ from jelly.datasets.formats.aedat31 import (
     read_aedat31,
     write_aedat31,
 )
+from jelly.datasets.testing import assert_events_equal
+from jelly.datasets.testing import random_events as _random_events
 
-DTYPES = {"t": np.int64, "x": np.int16, "y": np.int16, "p": np.uint8}
 HEADER = b"#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DVS128\r\n#!END-HEADER\r\n"
 
 
@@ -25,19 +28,7 @@ def packet_header(etype, size, ts_offset, overflow, capacity, number, valid, sou
     return struct.pack("<hhiiiiii", etype, source, size, ts_offset, overflow, capacity, number, valid)
 
 
-def random_events(rng, n, t_max=2**33):
-    return {
-        "t": np.sort(rng.integers(0, t_max, n)),
-        "x": rng.integers(0, 128, n),
-        "y": rng.integers(0, 128, n),
-        "p": rng.integers(0, 2, n),
-    }
-
-
-def assert_same(got, want):
-    for k in "txyp":
-        assert got[k].dtype == DTYPES[k], (k, got[k].dtype)
-        np.testing.assert_array_equal(got[k], np.asarray(want[k]).astype(DTYPES[k]), err_msg=k)
+random_events = partial(_random_events, sensor_size=(128, 128), t_max=2**33)
 
 
 @pytest.mark.parametrize("per_packet", [1, 7, 4096])
@@ -46,7 +37,7 @@ def test_round_trip_across_timestamp_overflow(tmp_path, per_packet):
     ev = random_events(rng, 3000)  # t up to 2**33: several eventTSOverflow values
     path = tmp_path / "user01_fluorescent.aedat"
     write_aedat31(path, ev, events_per_packet=per_packet)
-    assert_same(read_aedat31(path, sensor_size=(128, 128)), ev)
+    assert_events_equal(read_aedat31(path, sensor_size=(128, 128)), ev)
 
 
 def test_written_layout():
@@ -75,7 +66,7 @@ def test_hand_crafted_bytes():
     # a packet with spare capacity: 2 slots, 1 event; the unused slot holds garbage
     spare = packet_header(1, 8, 4, 2, 2, 1, 1) + e3 + bytes([0xFF] * 8)
     got = decode_aedat31(HEADER + special + pol + spare)
-    assert_same(
+    assert_events_equal(
         got,
         {
             "t": [2**32 - 1, 2**31 + 3, 2**32 + 3],
@@ -91,7 +82,7 @@ def test_empty_streams(tmp_path):
     write_aedat31(path, {"t": [], "x": [], "y": [], "p": []})
     assert path.read_bytes().endswith(b"#!END-HEADER\r\n")
     got = read_aedat31(path)
-    assert all(got[k].size == 0 and got[k].dtype == DTYPES[k] for k in "txyp")
+    assert all(got[k].size == 0 and got[k].dtype == EVENT_DTYPES[k] for k in "txyp")
     # only a non-polarity packet, and an empty polarity packet
     data = HEADER + packet_header(2, 4, 0, 0, 1, 1, 1) + bytes(4) + packet_header(1, 8, 4, 0, 0, 0, 0)
     assert decode_aedat31(data)["t"].size == 0
@@ -165,4 +156,4 @@ def test_million_events(tmp_path):
     ev = random_events(rng, 1_000_000, t_max=6_000_000)
     path = tmp_path / "large.aedat"
     write_aedat31(path, ev)  # 245 packets of up to 4096 events
-    assert_same(read_aedat31(path, sensor_size=(128, 128)), ev)
+    assert_events_equal(read_aedat31(path, sensor_size=(128, 128)), ev)

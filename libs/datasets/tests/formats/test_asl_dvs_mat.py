@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import numpy as np
 import pytest
@@ -16,24 +17,10 @@ from jelly.datasets.formats.asl_dvs_mat import (  # noqa: E402
     read_asl_dvs,
     write_asl_dvs,
 )
+from jelly.datasets.testing import assert_events_equal  # noqa: E402
+from jelly.datasets.testing import random_events as _random_events  # noqa: E402
 
-DTYPES = {"t": np.int64, "x": np.int16, "y": np.int16, "p": np.uint8}
-
-
-def random_events(rng, n):
-    return {
-        "t": np.sort(rng.integers(0, 200_000, n)),
-        "x": rng.integers(0, 240, n),
-        "y": rng.integers(0, 180, n),
-        "p": rng.integers(0, 2, n),
-    }
-
-
-def assert_same(got, want):
-    assert set(got) == set("txyp")
-    for k in "txyp":
-        assert got[k].dtype == DTYPES[k], (k, got[k].dtype)
-        np.testing.assert_array_equal(got[k], np.asarray(want[k]).astype(DTYPES[k]), err_msg=k)
+random_events = partial(_random_events, sensor_size=(240, 180), t_max=200_000)
 
 
 def test_constants():
@@ -47,7 +34,7 @@ def test_round_trip(tmp_path, compress, dtypes):
     ev = random_events(np.random.default_rng(0), 5000)
     path = tmp_path / "a_0001.mat"
     write_asl_dvs(path, ev, compress=compress, dtypes=dtypes)
-    assert_same(read_asl_dvs(path), ev)
+    assert_events_equal(read_asl_dvs(path), ev)
 
 
 def test_written_file_has_release_layout(tmp_path):
@@ -74,9 +61,9 @@ def test_hand_built_file(tmp_path):
         },
     )
     ev = read_asl_dvs(path)
-    assert_same(ev, {"t": [10, 20, 20, 35], "x": [0, 239, 5, 17], "y": [179, 0, 3, 90], "p": [1, 0, 0, 1]})
+    assert_events_equal(ev, {"t": [10, 20, 20, 35], "x": [0, 239, 5, 17], "y": [179, 0, 3, 90], "p": [1, 0, 0, 1]})
     flipped = read_asl_dvs(path, flip_x=True, flip_y=True)
-    assert_same(
+    assert_events_equal(
         flipped, {"t": [10, 20, 20, 35], "x": [239, 0, 234, 222], "y": [0, 179, 176, 89], "p": [1, 0, 0, 1]}
     )
 
@@ -93,7 +80,7 @@ def test_row_vectors_and_minus_one_polarity(tmp_path):
         },
         oned_as="row",
     )
-    assert_same(read_asl_dvs(path), {"t": [1, 2], "x": [3, 4], "y": [5, 6], "p": [0, 1]})
+    assert_events_equal(read_asl_dvs(path), {"t": [1, 2], "x": [3, 4], "y": [5, 6], "p": [0, 1]})
 
 
 @pytest.mark.parametrize("flip_x,flip_y", [(True, False), (False, True), (True, True)])
@@ -101,7 +88,7 @@ def test_flip_round_trip(tmp_path, flip_x, flip_y):
     ev = random_events(np.random.default_rng(2), 300)
     path = tmp_path / "e.mat"
     write_asl_dvs(path, ev, flip_x=flip_x, flip_y=flip_y)
-    assert_same(read_asl_dvs(path, flip_x=flip_x, flip_y=flip_y), ev)
+    assert_events_equal(read_asl_dvs(path, flip_x=flip_x, flip_y=flip_y), ev)
     raw = read_asl_dvs(path)
     np.testing.assert_array_equal(raw["x"], 239 - ev["x"] if flip_x else ev["x"])
     np.testing.assert_array_equal(raw["y"], 179 - ev["y"] if flip_y else ev["y"])
@@ -111,7 +98,7 @@ def test_empty_sample(tmp_path):
     path = tmp_path / "empty.mat"
     empty = {k: np.zeros(0, np.int64) for k in "txyp"}
     write_asl_dvs(path, empty)
-    assert_same(read_asl_dvs(path), empty)
+    assert_events_equal(read_asl_dvs(path), empty)
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -194,7 +181,7 @@ def test_out_of_range_check_can_be_disabled(tmp_path):
     write_asl_dvs(path, ev, sensor_size=None)
     with pytest.raises(CorruptFileError, match="1 event"):
         read_asl_dvs(path)
-    assert_same(read_asl_dvs(path, sensor_size=None), ev)
+    assert_events_equal(read_asl_dvs(path, sensor_size=None), ev)
 
 
 def test_writer_rejects_bad_input(tmp_path):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from jelly.datasets.errors import CorruptFileError
+from jelly.datasets.events import EVENT_DTYPES
 from jelly.datasets.formats.atis_bin import (
     ATIS_OVERFLOW_INCREMENT_US,
     decode_atis_bin,
@@ -13,24 +14,12 @@ from jelly.datasets.formats.atis_bin import (
     read_atis_bin,
     write_atis_bin,
 )
-
-DTYPES = {"t": np.int64, "x": np.int16, "y": np.int16, "p": np.uint8}
+from jelly.datasets.testing import assert_events_equal
+from jelly.datasets.testing import random_events as _random_events
 
 
 def random_events(rng, n, t_max, width=34, height=34, sort=True):
-    t = rng.integers(0, t_max, n)
-    return {
-        "t": np.sort(t) if sort else t,
-        "x": rng.integers(0, width, n),
-        "y": rng.integers(0, height, n),
-        "p": rng.integers(0, 2, n),
-    }
-
-
-def assert_same(got, want):
-    for k in "txyp":
-        assert got[k].dtype == DTYPES[k], (k, got[k].dtype)
-        np.testing.assert_array_equal(got[k], np.asarray(want[k]).astype(DTYPES[k]), err_msg=k)
+    return _random_events(rng, n, (width, height), t_max, sort)
 
 
 @pytest.mark.parametrize("markers", ["minimal", "periodic"])
@@ -41,7 +30,7 @@ def test_round_trip(tmp_path, markers, t_max):
     path = tmp_path / "00002.bin"
     write_atis_bin(path, ev, overflow_markers=markers)
     got = read_atis_bin(path, sensor_size=(240, 180))
-    assert_same(got, ev)
+    assert_events_equal(got, ev)
     n_records = path.stat().st_size // 5
     if markers == "periodic":
         assert n_records == 2000 + ev["t"][-1] // ATIS_OVERFLOW_INCREMENT_US
@@ -59,13 +48,13 @@ def test_minimal_markers_are_needed_and_used():
     data = encode_atis_bin(ev)
     rec = np.frombuffer(data, np.uint8).reshape(-1, 5)
     assert (rec[:, 1] == 240).sum() == 6  # 1 marker before event 2, 5 more before event 3
-    assert_same(decode_atis_bin(data), ev)
+    assert_events_equal(decode_atis_bin(data), ev)
 
 
 def test_unsorted_times_below_23_bits_round_trip():
     rng = np.random.default_rng(2)
     ev = random_events(rng, 500, 2**23, sort=False)
-    assert_same(decode_atis_bin(encode_atis_bin(ev)), ev)
+    assert_events_equal(decode_atis_bin(encode_atis_bin(ev)), ev)
 
 
 def test_polarity_minus_one_is_normalised():
@@ -85,7 +74,7 @@ def test_hand_crafted_bytes():
         + [255, 239, 0xFF, 0xFF, 0xFF]  # x=255 y=239 p=1 ts=2**23-1 -> + 2*8192
     )
     got = decode_atis_bin(data)
-    assert_same(
+    assert_events_equal(
         got,
         {
             "t": [0x012345, 2**23 - 1, 10 + 8192, 2**23 - 1 + 2 * 8192],
@@ -98,7 +87,7 @@ def test_hand_crafted_bytes():
 
 def test_only_markers_gives_empty():
     got = decode_atis_bin(bytes([0, 240, 0, 0, 0]) * 3)
-    assert all(got[k].size == 0 and got[k].dtype == DTYPES[k] for k in "txyp")
+    assert all(got[k].size == 0 and got[k].dtype == EVENT_DTYPES[k] for k in "txyp")
 
 
 def test_empty_file(tmp_path):
@@ -106,7 +95,7 @@ def test_empty_file(tmp_path):
     write_atis_bin(path, {"t": [], "x": [], "y": [], "p": []})
     assert path.stat().st_size == 0
     got = read_atis_bin(path)
-    assert all(got[k].size == 0 and got[k].dtype == DTYPES[k] for k in "txyp")
+    assert all(got[k].size == 0 and got[k].dtype == EVENT_DTYPES[k] for k in "txyp")
 
 
 @pytest.mark.parametrize("cut", [1, 2, 3, 4])
@@ -149,4 +138,4 @@ def test_million_events(tmp_path):
     ev = random_events(rng, 1_000_000, 4 * 2**23, width=240, height=180)
     path = tmp_path / "large.bin"
     write_atis_bin(path, ev)
-    assert_same(read_atis_bin(path, sensor_size=(240, 180)), ev)
+    assert_events_equal(read_atis_bin(path, sensor_size=(240, 180)), ev)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -12,24 +14,10 @@ from jelly.datasets.formats.dvs_lip_npy import (
     read_dvs_lip,
     write_dvs_lip,
 )
+from jelly.datasets.testing import assert_events_equal
+from jelly.datasets.testing import random_events as _random_events
 
-DTYPES = {"t": np.int64, "x": np.int16, "y": np.int16, "p": np.uint8}
-
-
-def random_events(rng, n):
-    return {
-        "t": np.sort(rng.integers(0, 2_000_000, n)),
-        "x": rng.integers(0, 128, n),
-        "y": rng.integers(0, 128, n),
-        "p": rng.integers(0, 2, n),
-    }
-
-
-def assert_same(got, want):
-    assert set(got) == set("txyp")
-    for k in "txyp":
-        assert got[k].dtype == DTYPES[k], (k, got[k].dtype)
-        np.testing.assert_array_equal(got[k], np.asarray(want[k]).astype(DTYPES[k]), err_msg=k)
+random_events = partial(_random_events, sensor_size=(128, 128), t_max=2_000_000)
 
 
 def test_constants():
@@ -41,7 +29,7 @@ def test_round_trip(tmp_path):
     ev = random_events(np.random.default_rng(0), 5000)
     path = tmp_path / "0.npy"
     write_dvs_lip(path, ev)
-    assert_same(read_dvs_lip(path), ev)
+    assert_events_equal(read_dvs_lip(path), ev)
     arr = np.load(path)
     assert arr.dtype == DVS_LIP_DTYPE and arr.shape == (5000,)
 
@@ -52,7 +40,7 @@ def test_round_trip_with_other_dtype(tmp_path):
     path = tmp_path / "1.npy"
     write_dvs_lip(path, ev, dtype=dt)
     assert np.load(path).dtype == dt
-    assert_same(read_dvs_lip(path), ev)
+    assert_events_equal(read_dvs_lip(path), ev)
 
 
 def test_hand_built_file(tmp_path):
@@ -63,14 +51,14 @@ def test_hand_built_file(tmp_path):
     arr["p"] = [True, False, True]
     path = tmp_path / "hand.npy"
     np.save(path, arr)
-    assert_same(read_dvs_lip(path), {"t": [10, 11, 500], "x": [0, 127, 64], "y": [127, 0, 3], "p": [1, 0, 1]})
+    assert_events_equal(read_dvs_lip(path), {"t": [10, 11, 500], "x": [0, 127, 64], "y": [127, 0, 3], "p": [1, 0, 1]})
 
 
 def test_empty_sample(tmp_path):
     path = tmp_path / "empty.npy"
     empty = {k: np.zeros(0, np.int64) for k in "txyp"}
     write_dvs_lip(path, empty)
-    assert_same(read_dvs_lip(path), empty)
+    assert_events_equal(read_dvs_lip(path), empty)
 
 
 def test_truncated_file(tmp_path):

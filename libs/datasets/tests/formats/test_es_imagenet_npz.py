@@ -14,8 +14,7 @@ from jelly.datasets.formats.es_imagenet_npz import (
     read_es_imagenet,
     write_es_imagenet,
 )
-
-DTYPES = {"t": np.int64, "x": np.int16, "y": np.int16, "p": np.uint8}
+from jelly.datasets.testing import assert_events_equal
 
 
 def random_events(rng, n):
@@ -30,13 +29,6 @@ def random_events(rng, n):
     return {k: v[order] for k, v in ev.items()}
 
 
-def assert_same(got, want):
-    assert set(got) == set("txyp")
-    for k in "txyp":
-        assert got[k].dtype == DTYPES[k], (k, got[k].dtype)
-        np.testing.assert_array_equal(got[k], np.asarray(want[k]).astype(DTYPES[k]), err_msg=k)
-
-
 def test_constants():
     assert ES_IMAGENET_SENSOR_SIZE == (256, 256)
     assert ES_IMAGENET_N_STEPS == 8
@@ -47,7 +39,7 @@ def test_round_trip(tmp_path, compress):
     ev = random_events(np.random.default_rng(0), 5000)
     path = tmp_path / "class0_1.npz"
     write_es_imagenet(path, ev, compress=compress)
-    assert_same(read_es_imagenet(path), ev)
+    assert_events_equal(read_es_imagenet(path), ev)
 
 
 def test_written_file_has_release_layout(tmp_path):
@@ -72,7 +64,7 @@ def test_hand_built_file(tmp_path):
     np.savez_compressed(path, pos=pos, neg=neg)
     ev = read_es_imagenet(path)
     # ordered by step (stable), ON before OFF within a step; x = column, y = row, t = step - 1
-    assert_same(
+    assert_events_equal(
         ev,
         {
             "t": [0, 0, 2, 2, 7],
@@ -89,14 +81,14 @@ def test_empty_sample(tmp_path):
     write_es_imagenet(path, empty)
     with np.load(path) as npz:
         assert npz["pos"].shape == (0, 3) and npz["neg"].shape == (0, 3)
-    assert_same(read_es_imagenet(path), empty)
+    assert_events_equal(read_es_imagenet(path), empty)
 
 
 def test_only_one_polarity(tmp_path):
     path = tmp_path / "on.npz"
     ev = {"t": [1, 2], "x": [20, 30], "y": [40, 50], "p": [1, 1]}
     write_es_imagenet(path, ev)
-    assert_same(read_es_imagenet(path), ev)
+    assert_events_equal(read_es_imagenet(path), ev)
 
 
 def test_truncated_file(tmp_path):

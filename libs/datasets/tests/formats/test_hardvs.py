@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from functools import partial
 
 import numpy as np
 import pytest
@@ -16,24 +17,10 @@ from jelly.datasets.formats.hardvs import (
     write_hardvs,
     write_hardvs_split,
 )
+from jelly.datasets.testing import assert_events_equal
+from jelly.datasets.testing import random_events as _random_events
 
-DTYPES = {"t": np.int64, "x": np.int16, "y": np.int16, "p": np.uint8}
-
-
-def random_events(rng, n):
-    return {
-        "t": np.sort(rng.integers(0, 5_000_000, n)),
-        "x": rng.integers(0, 346, n),
-        "y": rng.integers(0, 260, n),
-        "p": rng.integers(0, 2, n),
-    }
-
-
-def assert_same(got, want):
-    assert set(got) == set("txyp")
-    for k in "txyp":
-        assert got[k].dtype == DTYPES[k], (k, got[k].dtype)
-        np.testing.assert_array_equal(got[k], np.asarray(want[k]).astype(DTYPES[k]), err_msg=k)
+random_events = partial(_random_events, sensor_size=(346, 260), t_max=5_000_000)
 
 
 def test_constants():
@@ -46,7 +33,7 @@ def test_round_trip(tmp_path, compress):
     ev = random_events(np.random.default_rng(0), 5000)
     path = tmp_path / "dvSave-2021_10_15_19_18_02.npz"
     write_hardvs(path, ev, compress=compress)
-    assert_same(read_hardvs(path), ev)
+    assert_events_equal(read_hardvs(path), ev)
 
 
 def test_written_file_layout(tmp_path):
@@ -74,14 +61,14 @@ def test_hand_built_file(tmp_path):
         p=np.array([True, False, True]),
         extra=np.arange(4),  # unknown arrays are ignored
     )
-    assert_same(read_hardvs(path), {"t": [100, 200, 200], "x": [0, 345, 7], "y": [259, 0, 8], "p": [1, 0, 1]})
+    assert_events_equal(read_hardvs(path), {"t": [100, 200, 200], "x": [0, 345, 7], "y": [259, 0, 8], "p": [1, 0, 1]})
 
 
 def test_empty_sample(tmp_path):
     path = tmp_path / "empty.npz"
     empty = {k: np.zeros(0, np.int64) for k in "txyp"}
     write_hardvs(path, empty)
-    assert_same(read_hardvs(path), empty)
+    assert_events_equal(read_hardvs(path), empty)
 
 
 def test_truncated_file(tmp_path):
@@ -131,7 +118,7 @@ def test_out_of_range_check_can_be_disabled(tmp_path):
     write_hardvs(path, ev, sensor_size=None)
     with pytest.raises(CorruptFileError):
         read_hardvs(path)
-    assert_same(read_hardvs(path, sensor_size=None), ev)
+    assert_events_equal(read_hardvs(path, sensor_size=None), ev)
 
 
 def test_writer_dtype_override_and_overflow(tmp_path):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from jelly.datasets.errors import CorruptFileError
+from jelly.datasets.events import EVENT_DTYPES
 from jelly.datasets.formats.prophesee_dat import (
     decode_prophesee_dat,
     encode_prophesee_dat,
@@ -13,23 +14,12 @@ from jelly.datasets.formats.prophesee_dat import (
     read_prophesee_dat,
     write_prophesee_dat,
 )
-
-DTYPES = {"t": np.int64, "x": np.int16, "y": np.int16, "p": np.uint8}
+from jelly.datasets.testing import assert_events_equal
+from jelly.datasets.testing import random_events as _random_events
 
 
 def random_events(rng, n, width=304, height=240):
-    return {
-        "t": np.sort(rng.integers(0, 2**32, n)),
-        "x": rng.integers(0, width, n),
-        "y": rng.integers(0, height, n),
-        "p": rng.integers(0, 2, n),
-    }
-
-
-def assert_same(got, want):
-    for k in "txyp":
-        assert got[k].dtype == DTYPES[k], (k, got[k].dtype)
-        np.testing.assert_array_equal(got[k], np.asarray(want[k]).astype(DTYPES[k]), err_msg=k)
+    return _random_events(rng, n, (width, height), 2**32)
 
 
 @pytest.mark.parametrize("version, width, height", [(1, 304, 240), (2, 1280, 720)])
@@ -42,7 +32,7 @@ def test_round_trip(tmp_path, version, width, height, header):
     got = read_prophesee_dat(
         path, version=None if header else version, sensor_size=None if header else (width, height)
     )
-    assert_same(got, ev)
+    assert_events_equal(got, ev)
 
 
 def test_header_is_parsed_and_text_is_as_documented(tmp_path):
@@ -67,23 +57,23 @@ def test_hand_crafted_version_1():
     event2 = bytes([0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0xF0])
     data = b"% Data file containing TD events\n% Date 2019-01-01 00:00:00\n" + bytes([0, 8]) + event + event2
     got = decode_prophesee_dat(data)
-    assert_same(got, {"t": [1000, 7], "x": [300, 0], "y": [200, 0], "p": [1, 0]})
+    assert_events_equal(got, {"t": [1000, 7], "x": [300, 0], "y": [200, 0], "p": [1, 0]})
     flipped = decode_prophesee_dat(data, flip_y=True)  # loris / tonic orientation
     np.testing.assert_array_equal(flipped["y"], [239 - 200, 239])
-    assert_same(decode_prophesee_dat(event + event2), got)  # headerless file (as loris accepts)
+    assert_events_equal(decode_prophesee_dat(event + event2), got)  # headerless file (as loris accepts)
 
 
 def test_hand_crafted_version_2():
     # ts=123456, x=1000, y=700, p=1
     event = bytes([0x40, 0xE2, 0x01, 0x00, 0xE8, 0x03, 0xAF, 0x10])
     data = b"% Version 2\r\n% Width 1280\r\n% Height 720\r\n" + bytes([12, 8]) + event
-    assert_same(decode_prophesee_dat(data), {"t": [123456], "x": [1000], "y": [700], "p": [1]})
+    assert_events_equal(decode_prophesee_dat(data), {"t": [123456], "x": [1000], "y": [700], "p": [1]})
 
 
 def test_flip_y_round_trip():
     ev = {"t": [1, 2], "x": [3, 4], "y": [0, 239], "p": [1, 0]}
     data = encode_prophesee_dat(ev, flip_y=True)
-    assert_same(decode_prophesee_dat(data, flip_y=True), ev)
+    assert_events_equal(decode_prophesee_dat(data, flip_y=True), ev)
     np.testing.assert_array_equal(decode_prophesee_dat(data)["y"], [239, 0])
 
 
@@ -91,7 +81,7 @@ def test_empty_stream(tmp_path):
     path = tmp_path / "empty.dat"
     write_prophesee_dat(path, {"t": [], "x": [], "y": [], "p": []})
     got = read_prophesee_dat(path)
-    assert all(got[k].size == 0 and got[k].dtype == DTYPES[k] for k in "txyp")
+    assert all(got[k].size == 0 and got[k].dtype == EVENT_DTYPES[k] for k in "txyp")
     path.write_bytes(b"")  # a zero-byte file is an empty headerless stream
     assert read_prophesee_dat(path)["t"].size == 0
 
@@ -169,4 +159,4 @@ def test_million_events(tmp_path):
     ev = random_events(rng, 1_000_000)
     path = tmp_path / "large.dat"
     write_prophesee_dat(path, ev)
-    assert_same(read_prophesee_dat(path), ev)
+    assert_events_equal(read_prophesee_dat(path), ev)

@@ -21,8 +21,7 @@ from jelly.datasets.formats.shd_hdf5 import (  # noqa: E402
     read_shd_sample,
     write_shd,
 )
-
-DTYPES = {"t": np.int64, "x": np.int16, "y": np.int16, "p": np.uint8}
+from jelly.datasets.testing import assert_events_equal  # noqa: E402
 
 
 def random_sample(rng, n):
@@ -30,13 +29,6 @@ def random_sample(rng, n):
     seconds = np.sort(rng.uniform(0.002, 1.4, n)).astype(np.float16)
     t = np.rint(seconds.astype(np.float64) * 1e6).astype(np.int64)
     return {"t": t, "x": rng.integers(0, 700, n), "y": np.zeros(n, int), "p": np.zeros(n, int)}
-
-
-def assert_same(got, want):
-    assert set(got) == set("txyp")
-    for k in "txyp":
-        assert got[k].dtype == DTYPES[k], (k, got[k].dtype)
-        np.testing.assert_array_equal(got[k], np.asarray(want[k]).astype(DTYPES[k]), err_msg=k)
 
 
 @pytest.fixture
@@ -58,7 +50,7 @@ def test_round_trip(tmp_path, samples):
     assert len(back) == len(samples)
     for (ev, label), (want, want_label) in zip(back, samples):
         assert label == want_label
-        assert_same(ev, want)
+        assert_events_equal(ev, want)
     with ShdFile(path) as shd:
         assert len(shd) == len(samples)
         np.testing.assert_array_equal(shd.labels, [label for _, label in samples])
@@ -67,13 +59,13 @@ def test_round_trip(tmp_path, samples):
         for i, (want, want_label) in enumerate(samples):
             ev, label = shd[i]
             assert label == want_label
-            assert_same(ev, want)
+            assert_events_equal(ev, want)
         ev, label = shd[-1]
         assert label == 3 and ev["t"].size == 0
         with pytest.raises(IndexError):
             shd[len(samples)]
     ev, label = read_shd_sample(path, 2)
-    assert_same(ev, samples[2][0])
+    assert_events_equal(ev, samples[2][0])
 
 
 def test_written_file_has_release_layout(tmp_path, samples):
@@ -104,12 +96,12 @@ def test_hand_built_file(tmp_path):
         fh.create_dataset("labels", data=np.array([7, 19], np.uint16))
     ev, label = read_shd_sample(path, 0)
     assert label == 7
-    assert_same(ev, {"t": [0, 500_000, 1_000_000, 250_000], "x": [0, 699, 10, 3], "y": [0] * 4, "p": [0] * 4})
+    assert_events_equal(ev, {"t": [0, 500_000, 1_000_000, 250_000], "x": [0, 699, 10, 3], "y": [0] * 4, "p": [0] * 4})
     with ShdFile(path) as shd:
         assert shd.speakers is None and shd.keys is None
         ev, label = shd[1]
     assert label == 19
-    assert_same(ev, {"t": [125_000], "x": [42], "y": [0], "p": [0]})
+    assert_events_equal(ev, {"t": [125_000], "x": [42], "y": [0], "p": [0]})
 
 
 def test_quantize_matches_round_trip(tmp_path):
@@ -147,7 +139,7 @@ def test_pickle_and_lazy_open(tmp_path, samples):
     clone = pickle.loads(pickle.dumps(shd))
     ev, label = clone[0]
     assert label == first[1]
-    assert_same(ev, first[0])
+    assert_events_equal(ev, first[0])
     clone.close()
     shd.close()
 
