@@ -39,21 +39,17 @@ from .cuba_clif_kernels import (
     cuba_lif_forward_kernel,
 )
 from .launch import (
-    NUM_WARPS_CUDA,
     block_size,
     check_kernel_mode,
     device_guard,
     flat_steps,
-    reciprocal_f32,
+    launch_options,
     surrogate_arguments,
+    tau_argument,
     threshold_neighbours,
 )
 
 __all__ = ["clif_multistep_triton", "cuba_lif_multistep_triton"]
-
-
-def _options(x: torch.Tensor) -> dict:
-    return {"num_warps": NUM_WARPS_CUDA} if x.device.type == "cuda" else {}
 
 
 def _guard(need_h: bool, v_threshold: float, dtype: torch.dtype) -> tuple[bool, float, float]:
@@ -110,7 +106,7 @@ def cuba_lif_forward_op(
             steps, numel,
             float(c_decay), float(v_decay), float(v_threshold), float(v_reset), below, above,
             HARD_RESET=hard_reset, STORE_H=need_h, GUARD_H=guard_h, BLOCK=block, enable_fp_fusion=False,
-            **_options(x),
+            **launch_options(x),
         )
     return spike_seq, v_seq, c_last, h_seq
 
@@ -157,7 +153,7 @@ def cuba_lif_backward_op(
             steps, numel,
             float(c_decay), float(v_decay), float(v_threshold), float(v_reset), *(float(p) for p in sg_scalars),
             SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
-            DETACH_RESET=detach_reset, BLOCK=block, enable_fp_fusion=True, **_options(h),
+            DETACH_RESET=detach_reset, BLOCK=block, enable_fp_fusion=True, **launch_options(h),
         )
     return grad_x, grad_c_init, grad_v_init
 
@@ -255,9 +251,9 @@ def clif_forward_op(
         clif_forward_kernel[(triton.cdiv(numel, block),)](
             x, v_init.contiguous(), m_init.contiguous(), spike_seq, v_seq, m_seq, h_seq if need_h else x,
             steps, numel,
-            reciprocal_f32(tau) if cuda else float(tau), float(v_threshold), below, above,
+            tau_argument(tau, cuda), float(v_threshold), below, above,
             RECIPROCAL=cuda, PRECISE_EXP=cuda, STORE_H=need_h, GUARD_H=guard_h, BLOCK=block,
-            enable_fp_fusion=False, **_options(x),
+            enable_fp_fusion=False, **launch_options(x),
         )
     return spike_seq, v_seq, m_seq, h_seq
 
@@ -301,10 +297,10 @@ def clif_backward_op(
             grad_spike.contiguous(), grad_v.contiguous(), grad_m.contiguous(), h, m_seq.contiguous(),
             m_init.contiguous(), grad_x, grad_v_init, grad_m_init,
             steps, numel,
-            reciprocal_f32(tau) if cuda else float(tau), 1.0 / tau, 1.0 - 1.0 / tau, float(v_threshold),
+            tau_argument(tau, cuda), 1.0 / tau, 1.0 - 1.0 / tau, float(v_threshold),
             *(float(p) for p in sg_scalars),
             SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, RECIPROCAL=cuda, PRECISE_EXP=cuda,
-            BLOCK=block, enable_fp_fusion=True, **_options(h),
+            BLOCK=block, enable_fp_fusion=True, **launch_options(h),
         )
     return grad_x, grad_v_init, grad_m_init
 

@@ -37,16 +37,18 @@ from ..registry import BackendUnavailableError
 from . import launch
 from .availability import raise_if_problem
 from .gated_lif_kernels import GATE_ROWS, SUM_ROWS, gated_lif_backward_kernel, gated_lif_forward_kernel
-from .launch import NUM_WARPS_CUDA, check_kernel_mode, device_guard, flat_steps, surrogate_arguments
+from .launch import (
+    check_kernel_mode,
+    device_guard,
+    flat_steps,
+    launch_options,
+    surrogate_arguments,
+)
 
 __all__ = ["gated_lif_multistep_triton", "tile_shape"]
 
 #: Contiguous elements wanted along a tile row when the channels are interleaved finely.
 _TILE_ROW = 32
-
-
-def _options(x: torch.Tensor) -> dict:
-    return {"num_warps": NUM_WARPS_CUDA} if x.device.type == "cuda" else {}
 
 
 def _step_view(x_seq: torch.Tensor, channels: int) -> tuple[int, int]:
@@ -105,7 +107,7 @@ def gated_lif_forward_op(
         gated_lif_forward_kernel[(programs,)](
             x, u_init.contiguous(), spike_init.contiguous(), gates, conduct.contiguous(), below, spike_seq, u_seq,
             steps, numel, channels, inner,
-            GUARD=guard, BLOCK_S=block_s, BLOCK_C=block_c, enable_fp_fusion=False, **_options(x),
+            GUARD=guard, BLOCK_S=block_s, BLOCK_C=block_c, enable_fp_fusion=False, **launch_options(x),
         )
     return spike_seq, u_seq
 
@@ -157,7 +159,7 @@ def gated_lif_backward_op(
             gates, conduct, grad_x, grad_u_init, grad_spike_init, sums, conduct_sums,
             steps, numel, channels, inner, *(float(p) for p in sg_scalars),
             SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, BLOCK_S=block_s, BLOCK_C=block_c,
-            enable_fp_fusion=True, **_options(x),
+            enable_fp_fusion=True, **launch_options(x),
         )
     sum_leak, sum_gamma, sum_subreset, sum_u, sum_threshold = sums.sum(1)
     grad_u_x = conduct_sums.sum(1)  # Σ ū[t] x[t] per step and channel

@@ -22,9 +22,17 @@ from jelly.surrogates.triton_derivatives import TRITON_DERIVATIVES
 
 from ...functional.izhikevich import IzhikevichParams
 from .availability import raise_if_problem
-from .cuba_clif_ops import _check_states, _guard, _options
+from .cuba_clif_ops import _check_states, _guard
 from .izhikevich_kernels import izhikevich_backward_kernel, izhikevich_forward_kernel
-from .launch import block_size, check_kernel_mode, device_guard, flat_steps, reciprocal_f32, surrogate_arguments
+from .launch import (
+    block_size,
+    check_kernel_mode,
+    device_guard,
+    flat_steps,
+    launch_options,
+    surrogate_arguments,
+    tau_argument,
+)
 
 __all__ = ["izhikevich_multistep_triton"]
 
@@ -66,11 +74,11 @@ def izhikevich_forward_op(
         izhikevich_forward_kernel[(triton.cdiv(numel, block),)](
             x, v_init.contiguous(), w_init.contiguous(), spike_seq, v_seq, w_last, h_seq if need_h else x,
             steps, numel,
-            reciprocal_f32(tau) if cuda else float(tau), reciprocal_f32(tau_w) if cuda else float(tau_w),
+            tau_argument(tau, cuda), tau_argument(tau_w, cuda),
             float(a0), float(v_rest), float(v_c), float(a), float(b), float(v_threshold), float(v_reset),
             below, above,
             HARD_RESET=hard_reset, RECIPROCAL=cuda, STORE_H=need_h, GUARD_H=guard_h, BLOCK=block,
-            enable_fp_fusion=False, **_options(x),
+            enable_fp_fusion=False, **launch_options(x),
         )
     return spike_seq, v_seq, w_last, h_seq
 
@@ -125,7 +133,7 @@ def izhikevich_backward_op(
             1.0 / tau, 1.0 - 1.0 / tau_w, a / tau_w, float(b), d0, d1, float(v_threshold), float(v_reset),
             *(float(p) for p in sg_scalars),
             SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
-            DETACH_RESET=detach_reset, BLOCK=block, enable_fp_fusion=True, **_options(h),
+            DETACH_RESET=detach_reset, BLOCK=block, enable_fp_fusion=True, **launch_options(h),
         )
     return grad_x, grad_v_init, grad_w_init
 

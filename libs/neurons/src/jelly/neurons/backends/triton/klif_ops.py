@@ -27,20 +27,16 @@ from ...functional.klif import KLIFParams
 from .availability import raise_if_problem
 from .klif_kernels import klif_backward_kernel, klif_forward_kernel
 from .launch import (
-    NUM_WARPS_CUDA,
     block_size,
     check_kernel_mode,
     device_guard,
     flat_steps,
-    reciprocal_f32,
+    launch_options,
     surrogate_arguments,
+    tau_argument,
 )
 
 __all__ = ["klif_backward_op", "klif_forward_op", "klif_multistep_triton"]
-
-
-def _options(x: torch.Tensor) -> dict:
-    return {"num_warps": NUM_WARPS_CUDA} if x.device.type == "cuda" else {}
 
 
 @torch.library.custom_op("jelly::triton_klif_fwd", mutates_args=())
@@ -76,10 +72,10 @@ def klif_forward_op(
     with device_guard(x):
         klif_forward_kernel[(triton.cdiv(numel, block),)](
             x, v_init.contiguous(), k.contiguous(), spike_seq, v_seq, h_seq if need_h else x, steps, numel,
-            float(v_threshold), float(v_reset), reciprocal_f32(tau) if cuda else float(tau),
+            float(v_threshold), float(v_reset), tau_argument(tau, cuda),
             DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=hard_reset and v_reset != 0.0,
             SCALE_RESET=scale_reset, RECIPROCAL=cuda, STORE_H=need_h, GUARD_H=need_h and x.dtype != torch.float32,
-            BLOCK=block, enable_fp_fusion=False, **_options(x),
+            BLOCK=block, enable_fp_fusion=False, **launch_options(x),
         )
     return spike_seq, v_seq, h_seq
 
@@ -131,7 +127,7 @@ def klif_backward_op(
                 float(v_threshold), float(v_reset), coef_a, coef_b, *(float(p) for p in sg_scalars),
                 SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
                 SCALE_RESET=scale_reset, DETACH_RESET=detach_reset, HAS_GRAD_SPIKE=grad_spike is not None,
-                HAS_GRAD_V=grad_v is not None, NEED_K=need_k, BLOCK=block, enable_fp_fusion=True, **_options(h),
+                HAS_GRAD_V=grad_v is not None, NEED_K=need_k, BLOCK=block, enable_fp_fusion=True, **launch_options(h),
             )
     elif steps == 0:
         grad_v_init.zero_()

@@ -21,8 +21,10 @@ __all__ = [
     "check_kernel_mode",
     "device_guard",
     "flat_steps",
+    "launch_options",
     "reciprocal_f32",
     "surrogate_arguments",
+    "tau_argument",
     "threshold_neighbours",
 ]
 
@@ -66,6 +68,20 @@ def flat_steps(x_seq: torch.Tensor) -> tuple[int, int]:
     """``(T, N)`` of a ``[T, N, *]`` tensor: steps and elements per step."""
     steps = x_seq.shape[0]
     return steps, (x_seq[0].numel() if steps else 0)
+
+
+def launch_options(x: torch.Tensor) -> dict:
+    """Extra launch keywords for ``x``'s device: ``num_warps`` on CUDA, nothing in the interpreter."""
+    return {"num_warps": NUM_WARPS_CUDA} if x.device.type == "cuda" else {}
+
+
+def tau_argument(value: float, cuda: bool) -> float:
+    """What the kernels get for a division by ``value``: its float32 reciprocal on CUDA, else ``value``.
+
+    PyTorch's CUDA ``div`` by a Python scalar multiplies by ``float32(1 / value)``; its CPU
+    ``div`` divides (the kernels' ``RECIPROCAL`` constexpr picks the matching operation).
+    """
+    return reciprocal_f32(value) if cuda else float(value)
 
 
 def reciprocal_f32(value: float) -> float:

@@ -31,22 +31,18 @@ from ...functional.integrate_fire import LinearChargeParams
 from ...functional.liaf import liaf_output
 from .availability import raise_if_problem
 from .launch import (
-    NUM_WARPS_CUDA,
     block_size,
     check_kernel_mode,
     device_guard,
     flat_steps,
-    reciprocal_f32,
+    launch_options,
     surrogate_arguments,
+    tau_argument,
     threshold_neighbours,
 )
 from .liaf_kernels import liaf_backward_kernel, liaf_forward_kernel
 
 __all__ = ["liaf_backward_op", "liaf_forward_op", "liaf_multistep_triton"]
-
-
-def _options(x: torch.Tensor) -> dict:
-    return {"num_warps": NUM_WARPS_CUDA} if x.device.type == "cuda" else {}
 
 
 @torch.library.custom_op("jelly::triton_liaf_fwd", mutates_args=())
@@ -81,9 +77,9 @@ def liaf_forward_op(
     with device_guard(x):
         liaf_forward_kernel[(triton.cdiv(numel, block),)](
             x, v_init.contiguous(), h_seq, v_seq, steps, numel,
-            float(v_threshold), float(v_reset), reciprocal_f32(tau) if cuda else float(tau), below, above,
+            float(v_threshold), float(v_reset), tau_argument(tau, cuda), below, above,
             DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=hard_reset and v_reset != 0.0,
-            RECIPROCAL=cuda, GUARD_H=guard_h, BLOCK=block, enable_fp_fusion=False, **_options(x),
+            RECIPROCAL=cuda, GUARD_H=guard_h, BLOCK=block, enable_fp_fusion=False, **launch_options(x),
         )
     return h_seq, v_seq
 
@@ -130,7 +126,7 @@ def liaf_backward_op(
             float(v_threshold), float(v_reset), coef_a, coef_b, *(float(p) for p in sg_scalars),
             SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
             DETACH_RESET=detach_reset, HAS_GRAD_H=grad_h is not None, HAS_GRAD_V=grad_v is not None,
-            BLOCK=block, enable_fp_fusion=True, **_options(h),
+            BLOCK=block, enable_fp_fusion=True, **launch_options(h),
         )
     return grad_x, grad_v_init
 

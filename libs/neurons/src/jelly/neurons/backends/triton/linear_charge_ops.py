@@ -27,11 +27,11 @@ from jelly.surrogates.triton_derivatives import TRITON_DERIVATIVES
 from ...functional.integrate_fire import LinearChargeParams
 from .availability import raise_if_problem
 from .launch import (
-    NUM_WARPS_CUDA,
     block_size,
     check_kernel_mode,
     device_guard,
     flat_steps,
+    launch_options,
     reciprocal_f32,
     surrogate_arguments,
     threshold_neighbours,
@@ -43,10 +43,6 @@ __all__ = ["KIND_CODES", "linear_charge_multistep_triton"]
 #: ``LinearChargeParams.kind`` -> the kernels' ``KIND`` constant.
 KIND_CODES = {"if": 0, "lif": 1, "plif": 2}
 _PLIF = KIND_CODES["plif"]
-
-
-def _launch_options(x: torch.Tensor) -> dict:
-    return {"num_warps": NUM_WARPS_CUDA} if x.device.type == "cuda" else {}
 
 
 def _relative(hard_reset: bool, v_reset: float) -> bool:
@@ -93,7 +89,7 @@ def linear_charge_forward_op(
             float(v_threshold), float(v_reset), tau_arg, below, above,
             KIND=kind, DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=_relative(hard_reset, v_reset),
             RECIPROCAL=reciprocal, STORE_H=need_h, GUARD_H=guard_h, BLOCK=block,
-            enable_fp_fusion=False, **_launch_options(x),
+            enable_fp_fusion=False, **launch_options(x),
         )
     return spike_seq, v_seq, h_seq
 
@@ -146,7 +142,7 @@ def linear_charge_backward_op(
                 float(v_threshold), float(v_reset), coef_a, coef_b, *(float(p) for p in sg_scalars),
                 SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order,
                 KIND=kind, DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=_relative(hard_reset, v_reset),
-                DETACH_RESET=detach_reset, BLOCK=block, enable_fp_fusion=True, **_launch_options(h),
+                DETACH_RESET=detach_reset, BLOCK=block, enable_fp_fusion=True, **launch_options(h),
             )
     elif steps == 0:
         grad_v_init.zero_()

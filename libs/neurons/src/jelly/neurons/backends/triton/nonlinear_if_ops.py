@@ -18,13 +18,13 @@ from jelly.surrogates.triton_derivatives import TRITON_DERIVATIVES
 from ...functional.nonlinear_if import EIFParams, QIFParams
 from .availability import raise_if_problem
 from .launch import (
-    NUM_WARPS_CUDA,
     block_size,
     check_kernel_mode,
     device_guard,
     flat_steps,
-    reciprocal_f32,
+    launch_options,
     surrogate_arguments,
+    tau_argument,
     threshold_neighbours,
 )
 from .nonlinear_if_kernels import nonlinear_if_backward_kernel, nonlinear_if_forward_kernel
@@ -32,15 +32,6 @@ from .nonlinear_if_kernels import nonlinear_if_backward_kernel, nonlinear_if_for
 __all__ = ["eif_multistep_triton", "qif_multistep_triton"]
 
 QIF_KIND, EIF_KIND = 0, 1
-
-
-def _options(x: torch.Tensor) -> dict:
-    return {"num_warps": NUM_WARPS_CUDA} if x.device.type == "cuda" else {}
-
-
-def _divisor(value: float, cuda: bool) -> float:
-    """What the kernels divide by (CPU) or multiply with (CUDA), as PyTorch's ``div`` by a scalar."""
-    return reciprocal_f32(value) if cuda else float(value)
 
 
 @torch.library.custom_op("jelly::triton_nonlinear_if_fwd", mutates_args=())
@@ -77,10 +68,10 @@ def nonlinear_if_forward_op(
     with device_guard(x):
         nonlinear_if_forward_kernel[(triton.cdiv(numel, block),)](
             x, v_init.contiguous(), spike_seq, v_seq, h_seq if need_h else x, steps, numel,
-            float(v_threshold), float(v_reset), _divisor(tau, cuda), _divisor(delta_T, cuda),
+            float(v_threshold), float(v_reset), tau_argument(tau, cuda), tau_argument(delta_T, cuda),
             float(c0), float(c1), float(c2), below, above,
             KIND=kind, HARD_RESET=hard_reset, RECIPROCAL=cuda, PRECISE_EXP=cuda,
-            STORE_H=need_h, GUARD_H=guard_h, BLOCK=block, enable_fp_fusion=False, **_options(x),
+            STORE_H=need_h, GUARD_H=guard_h, BLOCK=block, enable_fp_fusion=False, **launch_options(x),
         )
     return spike_seq, v_seq, h_seq
 
@@ -131,11 +122,11 @@ def nonlinear_if_backward_op(
     with device_guard(h):
         nonlinear_if_backward_kernel[(triton.cdiv(numel, block),)](
             grad_spike.contiguous(), grad_v.contiguous(), h, v_init.contiguous(), grad_x, grad_v_init, steps, numel,
-            float(v_threshold), float(v_reset), 1.0 / tau, _divisor(delta_T, cuda), float(c2), d0, d1,
+            float(v_threshold), float(v_reset), 1.0 / tau, tau_argument(delta_T, cuda), float(c2), d0, d1,
             *(float(p) for p in sg_scalars),
             SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, KIND=kind, HARD_RESET=hard_reset,
             DETACH_RESET=detach_reset, RECIPROCAL=cuda, PRECISE_EXP=cuda, BLOCK=block, enable_fp_fusion=True,
-            **_options(h),
+            **launch_options(h),
         )
     return grad_x, grad_v_init
 
