@@ -45,7 +45,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .linear_charge_kernels import _RUNTIME_INTS, _reset, _scale_by_tau, _to_io
+from .linear_charge_kernels import _RUNTIME_INTS, _reset, _reset_grad, _saved_h, _scale_by_tau, _to_io
 from .nonlinear_if_kernels import _exp
 
 __all__ = [
@@ -54,32 +54,6 @@ __all__ = [
     "cuba_lif_backward_kernel",
     "cuba_lif_forward_kernel",
 ]
-
-
-@triton.jit
-def _saved_h(h, fired, v_threshold, h_below, h_above, dtype: tl.constexpr, GUARD_H: tl.constexpr):
-    """``h`` in the I/O ``dtype``, kept on the forward's side of the threshold when ``GUARD_H``."""
-    h_io = _to_io(h, dtype)
-    if GUARD_H:
-        h_back = h_io.to(tl.float32)
-        crossed = (h_back >= v_threshold) != fired
-        h_io = tl.where(crossed, tl.where(fired, h_above, h_below), h_back).to(dtype)
-    return h_io
-
-
-@triton.jit
-def _reset_grad(h, sg, fired, v_threshold, v_reset, HARD_RESET: tl.constexpr, DETACH_RESET: tl.constexpr):
-    """``∂v/∂h`` of the reset (hard: ``1 - s + (v_r - h) σ``; soft: ``1 - v_th σ``; no ``σ`` if detached)."""
-    if HARD_RESET:
-        dv_dh = tl.where(fired, 0.0, 1.0)
-        if not DETACH_RESET:
-            dv_dh += (v_reset - h) * sg
-    else:
-        if DETACH_RESET:
-            dv_dh = tl.full(h.shape, 1.0, tl.float32)
-        else:
-            dv_dh = 1.0 - v_threshold * sg
-    return dv_dh
 
 
 @triton.jit

@@ -30,8 +30,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .cuba_clif_kernels import _reset_grad, _saved_h
-from .linear_charge_kernels import _RUNTIME_INTS, _reset, _scale_by_tau, _to_io
+from .linear_charge_kernels import _RUNTIME_INTS, _reset, _reset_grad, _saved_h, _scale_by_tau, _to_io
 
 __all__ = ["izhikevich_backward_kernel", "izhikevich_forward_kernel"]
 

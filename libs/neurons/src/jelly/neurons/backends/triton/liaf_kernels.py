@@ -37,7 +37,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from .linear_charge_kernels import _RUNTIME_INTS, _reset, _scale_by_tau, _to_io
+from .linear_charge_kernels import _RUNTIME_INTS, _reset, _reset_grad, _saved_h, _scale_by_tau, _to_io
 
 __all__ = ["liaf_backward_kernel", "liaf_forward_kernel"]
 
@@ -55,21 +55,6 @@ def _lif_charge(x, v, v_reset, tau_arg, DECAY_INPUT: tl.constexpr, RELATIVE: tl.
     else:
         h = (v - _scale_by_tau(v_rel, tau_arg, RECIPROCAL)) + x
     return h
-
-
-@triton.jit
-def _reset_grad(h, fired, sg, v_threshold, v_reset, HARD_RESET: tl.constexpr, DETACH_RESET: tl.constexpr):
-    """``∂v/∂h`` of the reset (the surrogate term unless ``DETACH_RESET``)."""
-    if HARD_RESET:
-        dv_dh = tl.where(fired, 0.0, 1.0)
-        if not DETACH_RESET:
-            dv_dh += (v_reset - h) * sg
-    else:
-        if DETACH_RESET:
-            dv_dh = tl.full(h.shape, 1.0, tl.float32)
-        else:
-            dv_dh = 1.0 - v_threshold * sg
-    return dv_dh
 
 
 @triton.jit(do_not_specialize=_RUNTIME_INTS)
@@ -93,12 +78,8 @@ def liaf_forward_kernel(
         h = _lif_charge(x, v, v_reset, tau_arg, DECAY_INPUT, RELATIVE, RECIPROCAL)
         fired = h >= v_threshold
         v = _reset(h, fired, v_threshold, v_reset, HARD_RESET)
-        h_io = _to_io(h, h_ptr.dtype.element_ty)
-        if GUARD_H:
-            h_back = h_io.to(tl.float32)
-            crossed = (h_back >= v_threshold) != fired
-            h_io = tl.where(crossed, tl.where(fired, h_above, h_below), h_back).to(h_ptr.dtype.element_ty)
-        tl.store(h_ptrs, h_io, mask=mask)
+        tl.store(h_ptrs, _saved_h(h, fired, v_threshold, h_below, h_above, h_ptr.dtype.element_ty, GUARD_H),
+                 mask=mask)
         tl.store(v_ptrs, _to_io(v, v_ptr.dtype.element_ty), mask=mask)
         x_ptrs += numel
         h_ptrs += numel
@@ -134,7 +115,7 @@ def liaf_backward_kernel(
         grad_v = coef_a * grad_h_next
         if HAS_GRAD_V:
             grad_v += tl.load(grad_v_ptrs, mask=mask, other=0.0).to(tl.float32)
-        grad_h = grad_v * _reset_grad(h, fired, sg, v_threshold, v_reset, HARD_RESET, DETACH_RESET)
+        grad_h = grad_v * _reset_grad(h, sg, fired, v_threshold, v_reset, HARD_RESET, DETACH_RESET)
         if HAS_GRAD_H:
             grad_h += tl.load(grad_h_ptrs, mask=mask, other=0.0).to(tl.float32)
         tl.store(grad_x_ptrs, _to_io(coef_b * grad_h, grad_x_ptr.dtype.element_ty), mask=mask)

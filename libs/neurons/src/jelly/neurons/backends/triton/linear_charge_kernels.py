@@ -80,6 +80,36 @@ def _reset(h, fired, v_threshold, v_reset, HARD_RESET: tl.constexpr):
         return tl.where(fired, h - v_threshold, h)
 
 
+@triton.jit
+def _saved_h(h, fired, v_threshold, h_below, h_above, dtype: tl.constexpr, GUARD_H: tl.constexpr):
+    """``h`` in the I/O ``dtype``, kept on the forward's side of the threshold when ``GUARD_H``.
+
+    A 16-bit value that rounds across ``v_th`` is replaced by the nearest representable value
+    on its own side (``h_below``/``h_above``), so the backward recomputes the forward's spikes.
+    """
+    h_io = _to_io(h, dtype)
+    if GUARD_H:
+        h_back = h_io.to(tl.float32)
+        crossed = (h_back >= v_threshold) != fired
+        h_io = tl.where(crossed, tl.where(fired, h_above, h_below), h_back).to(dtype)
+    return h_io
+
+
+@triton.jit
+def _reset_grad(h, sg, fired, v_threshold, v_reset, HARD_RESET: tl.constexpr, DETACH_RESET: tl.constexpr):
+    """``∂v/∂h`` of the reset (hard: ``1 - s + (v_r - h) σ``; soft: ``1 - v_th σ``; no ``σ`` if detached)."""
+    if HARD_RESET:
+        dv_dh = tl.where(fired, 0.0, 1.0)
+        if not DETACH_RESET:
+            dv_dh += (v_reset - h) * sg
+    else:
+        if DETACH_RESET:
+            dv_dh = tl.full(h.shape, 1.0, tl.float32)
+        else:
+            dv_dh = 1.0 - v_threshold * sg
+    return dv_dh
+
+
 @triton.jit(do_not_specialize=_RUNTIME_INTS)
 def linear_charge_forward_kernel(
     x_ptr, v_init_ptr, k_ptr, spike_ptr, v_ptr, h_ptr,
@@ -123,12 +153,8 @@ def linear_charge_forward_kernel(
         tl.store(spike_ptrs, tl.where(fired, 1.0, 0.0).to(spike_ptr.dtype.element_ty), mask=mask)
         tl.store(v_ptrs, _to_io(v, v_ptr.dtype.element_ty), mask=mask)
         if STORE_H:
-            h_io = _to_io(h, h_ptr.dtype.element_ty)
-            if GUARD_H:
-                h_back = h_io.to(tl.float32)
-                crossed = (h_back >= v_threshold) != fired
-                h_io = tl.where(crossed, tl.where(fired, h_above, h_below), h_back).to(h_ptr.dtype.element_ty)
-            tl.store(h_ptrs, h_io, mask=mask)
+            tl.store(h_ptrs, _saved_h(h, fired, v_threshold, h_below, h_above, h_ptr.dtype.element_ty, GUARD_H),
+                     mask=mask)
         x_ptrs += numel
         spike_ptrs += numel
         v_ptrs += numel
@@ -173,15 +199,7 @@ def linear_charge_backward_kernel(
         grad_v = tl.load(grad_v_ptrs, mask=mask, other=0.0).to(tl.float32)
         sg = SG_FN(h - v_threshold, sg_p0, sg_p1, sg_p2, SG_ORDER)
         fired = h >= v_threshold
-        if HARD_RESET:
-            dv_dh = tl.where(fired, 0.0, 1.0)
-            if not DETACH_RESET:
-                dv_dh += (v_reset - h) * sg
-        else:
-            if DETACH_RESET:
-                dv_dh = tl.full([BLOCK], 1.0, tl.float32)
-            else:
-                dv_dh = 1.0 - v_threshold * sg
+        dv_dh = _reset_grad(h, sg, fired, v_threshold, v_reset, HARD_RESET, DETACH_RESET)
         grad_h = grad_spike * sg + (grad_v + a * grad_h_next) * dv_dh
         tl.store(grad_x_ptrs, _to_io(b * grad_h, grad_x_ptr.dtype.element_ty), mask=mask)
         if KIND == 2:

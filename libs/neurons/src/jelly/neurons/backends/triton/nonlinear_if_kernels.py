@@ -27,7 +27,7 @@ import triton
 import triton.language as tl
 from triton.language.extra import libdevice
 
-from .linear_charge_kernels import _RUNTIME_INTS, _reset, _scale_by_tau, _to_io
+from .linear_charge_kernels import _RUNTIME_INTS, _reset, _reset_grad, _saved_h, _scale_by_tau, _to_io
 
 __all__ = ["nonlinear_if_backward_kernel", "nonlinear_if_forward_kernel"]
 
@@ -86,12 +86,8 @@ def nonlinear_if_forward_kernel(
         tl.store(spike_ptrs, tl.where(fired, 1.0, 0.0).to(spike_ptr.dtype.element_ty), mask=mask)
         tl.store(v_ptrs, _to_io(v, v_ptr.dtype.element_ty), mask=mask)
         if STORE_H:
-            h_io = _to_io(h, h_ptr.dtype.element_ty)
-            if GUARD_H:
-                h_back = h_io.to(tl.float32)
-                crossed = (h_back >= v_threshold) != fired
-                h_io = tl.where(crossed, tl.where(fired, h_above, h_below), h_back).to(h_ptr.dtype.element_ty)
-            tl.store(h_ptrs, h_io, mask=mask)
+            tl.store(h_ptrs, _saved_h(h, fired, v_threshold, h_below, h_above, h_ptr.dtype.element_ty, GUARD_H),
+                     mask=mask)
         x_ptrs += numel
         spike_ptrs += numel
         v_ptrs += numel
@@ -123,15 +119,7 @@ def nonlinear_if_backward_kernel(
         grad_v = tl.load(grad_v_ptrs, mask=mask, other=0.0).to(tl.float32)
         sg = SG_FN(h - v_threshold, sg_p0, sg_p1, sg_p2, SG_ORDER)
         fired = h >= v_threshold
-        if HARD_RESET:
-            dv_dh = tl.where(fired, 0.0, 1.0)
-            if not DETACH_RESET:
-                dv_dh += (v_reset - h) * sg
-        else:
-            if DETACH_RESET:
-                dv_dh = tl.full([BLOCK], 1.0, tl.float32)
-            else:
-                dv_dh = 1.0 - v_threshold * sg
+        dv_dh = _reset_grad(h, sg, fired, v_threshold, v_reset, HARD_RESET, DETACH_RESET)
         # v[t] after the reset links this step to the next one through dh[t+1]/dv[t].
         v_here = _reset(h, fired, v_threshold, v_reset, HARD_RESET)
         # (nothing flows in at the last step: skip it, so that an overflowing EIF exp gives no 0 * inf)
