@@ -132,6 +132,13 @@ def measure(got: dict, ref: dict, dtype: str) -> tuple[float, dict[str, tuple[fl
                 outliers = int(TOLERANCES[dtype][3] * excess.numel())
                 excess = excess.flatten().sort().values[: excess.numel() - outliers]
             err = float(excess.max()) if excess.numel() else 0.0
+        elif flipped and a.dim() and a.shape[-1] == out.shape[-1] and out.dim() >= 2:
+            # per-channel parameter: a flipped spike rightly changes its channel's gradient (a sum
+            # over few elements), so those channels are left out and the rest compared strictly
+            spared = ~flips.reshape(-1, out.shape[-1]).any(dim=0)
+            diff = (a - b)[..., spared].abs()
+            err = float(diff.max()) if diff.numel() else 0.0
+            limit = param_tol * max(float(b.abs().max()), 1e-3)
         else:
             err = float((a - b).abs().max())
             limit = (param_tol if flipped == 0 else 0.2) * max(float(b.abs().max()), 1e-3)
@@ -178,6 +185,7 @@ def run_case(case: tuple) -> list[dict]:
     dtype = getattr(torch, dtype_name)
     seed = zlib.crc32(repr(case[:4]).encode())
     gen = torch.Generator(device="cpu").manual_seed(seed)
+    torch.manual_seed(seed)  # modules that draw their initial parameters (GatedLIF) draw the same ones
     T, N, C = shape
     base = {"neuron": neuron, "dtype": dtype_name, "reset": reset, "surrogate": surrogate_name, "detach": detach}
     try:
@@ -220,8 +228,9 @@ def run_case(case: tuple) -> list[dict]:
             verdicts["float32"] = compare(got, references["float32"], dtype_name, baseline)
         passed = [name for name, (ok, _, _) in verdicts.items() if ok]
         if passed:
-            ok, detail, worst = verdicts[passed[0]]
-            rows.append(dict(row, status="ok", detail=f"vs {passed[0]} reference {detail}".strip(), worst=worst))
+            best = min(passed, key=lambda name: verdicts[name][2])  # the closer of the two
+            ok, detail, worst = verdicts[best]
+            rows.append(dict(row, status="ok", detail=f"vs {best} reference {detail}".strip(), worst=worst))
         else:
             detail = "; ".join(f"vs {name}: {why}" for name, (_, why, _) in verdicts.items())
             rows.append(dict(row, status="fail", detail=detail, worst=min(v[2] for v in verdicts.values())))
@@ -267,6 +276,10 @@ def print_parity(rows: list[dict], backends: list[str]) -> bool:
             cell = f"{passed}/{len(applicable)} {'ok' if good else 'FAIL'}"
             line += f"{GREEN if good else RED}{cell.ljust(14)}{RESET}"
         print(line)
+    passing = sorted((r for r in rows if r["status"] == "ok"), key=lambda r: -r["worst"])[:5]
+    if passing:
+        print("closest to their limits (error / limit): " + ", ".join(
+            f"{r['backend']} {r['neuron']} {r['dtype']} {r['reset']} {r['surrogate']} {r['worst']:.2f}" for r in passing))
     failures = [r for r in rows if r["status"] in ("fail", "error")]
     for r in failures[:60]:
         print(f"{RED}FAIL{RESET} {r['backend']} {r['neuron']} {r['dtype']} {r['reset']} {r['surrogate']} "

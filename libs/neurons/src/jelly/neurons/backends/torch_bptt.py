@@ -78,7 +78,9 @@ class LinearChargeBPTT(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x_seq, v_init, w, params: LinearChargeParams, surrogate_function):
-        k = torch.sigmoid(w).to(x_seq.dtype) if params.kind == "plif" else None
+        # k stays in w's dtype (a 0-dim tensor, so 16-bit x stays 16-bit): like the reference,
+        # a 16-bit membrane is multiplied by the unrounded k
+        k = torch.sigmoid(w) if params.kind == "plif" else None
         h_seq = torch.empty_like(x_seq)
         v_seq = torch.empty_like(x_seq)
         s_seq = torch.empty_like(x_seq)
@@ -111,7 +113,7 @@ class LinearChargeBPTT(torch.autograd.Function):
         else:
             dv_dh = None if params.detach_reset else torch.mul(sg_seq, -v_th).add_(1.0)
         if params.kind == "plif":
-            k = torch.sigmoid(w).to(h_seq.dtype)
+            k = torch.sigmoid(w)
             a, b = 1.0 - k, (k if params.decay_input else 1.0)
         elif params.kind == "lif":
             a = 1.0 - 1.0 / params.tau
