@@ -6,6 +6,8 @@
     nox -s lint             # ruff
     nox -s demo             # the headline training on the embedded digits
     nox -s bench            # pytest-benchmark micro-benchmarks (timed)
+    nox -s gpu              # bench/gpu_check.py on a GPU machine (parity table, timing)
+    nox -s gpu_toolchain    # the GPU machine's Triton 3.6 / CUDA 13 NVRTC, checked on CPU
 
 Installs are offline-friendly: torch is pinned by ``constraints.txt`` (the CPU wheel on
 disk on these machines); siblings are installed from ``libs/`` (never from an index).
@@ -50,7 +52,12 @@ def _jelly_deps(lib: str) -> list[str]:
 
 
 def _libs_in_dependency_order() -> list[str]:
-    """Every lib, each after the siblings it depends on (pip resolves local siblings only then)."""
+    """Every lib, each after the siblings it depends on.
+
+    pip 23.2 (what a fresh venv gets here) fails to resolve ``-e libs/examples`` when it
+    comes before ``-e libs/neurons`` in one command ("No matching distribution found for
+    jelly-neurons"); listing dependencies first avoids it.
+    """
     ordered: list[str] = []
     for lib in _lib_names():
         for dep in _jelly_deps(lib) + [lib]:
@@ -150,26 +157,41 @@ def gpu(session: nox.Session) -> None:
     session.run("python", str(ROOT / "bench" / "gpu_check.py"), *session.posargs, external=True)
 
 
+GPU_MACHINE_TOOLCHAIN = [
+    "triton==3.6.0",
+    "numpy<2.3",  # Triton 3.6's interpreter calls int() on 1-element arrays, an error from NumPy 2.3
+    "cupy-cuda13x==14.2.0",
+    "nvidia-cuda-nvrtc>=13,<14",
+    "nvidia-cuda-runtime>=13,<14",
+    "pytest>=7",
+]
+
+
+@nox.session
+def gpu_toolchain(session: nox.Session) -> None:
+    """The GPU machine's Triton and CUDA major version, checked on CPU (~7 min on 2 cores).
+
+    The H200 machine has Triton 3.6 and cupy-cuda13x 14.2 (CUDA 13) where CI tests with the
+    newest Triton and CUDA 12's NVRTC. This installs that toolchain beside torch 2.13.0 and
+    runs the Triton kernels' tests under Triton 3.6's interpreter, compiles every Triton
+    variant for sm_90 with Triton 3.6, and every CuPy variant with NVRTC 13. Needs the
+    package index (not run by CI).
+    """
+    _install_base(session)
+    _install_libs(session, ["core", "surrogates", "neurons"], test_extras=())
+    session.install("-c", CONSTRAINTS, *GPU_MACHINE_TOOLCHAIN)
+    tests = LIBS / "neurons" / "tests"
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning",
+                *(str(f) for f in sorted(tests.glob("test_triton_*.py"))), str(tests / "test_cupy_sources.py"))
+    session.run("python", str(tests / "triton_sm90_compile.py"))
+    session.run("python", str(ROOT / "bench" / "gpu_check.py"), "--cpu", "--compile-only")
+
+
 # -- benchmarks (bench/): asv across commits, the dashboard, pytest-benchmark ------------------
 BENCH = ROOT / "bench"
 ASV_CONF = str(BENCH / "asv.conf.json")
 ASV_EXISTING_CONF = str(BENCH / "asv.existing.json")
 ASV_REGRESSION_FACTOR = "1.5"
-
-
-def _libs_in_dependency_order() -> list[str]:
-    """Every lib, each after the libs it depends on.
-
-    pip 23.2 (what a fresh venv gets here) fails to resolve ``-e libs/examples`` when it
-    comes before ``-e libs/neurons`` in one command ("No matching distribution found for
-    jelly-neurons"); listing dependencies first avoids it.
-    """
-    ordered: list[str] = []
-    for lib in _lib_names():
-        for name in _jelly_deps(lib) + [lib]:
-            if name not in ordered:
-                ordered.append(name)
-    return ordered
 
 
 def _asv_tools(session: nox.Session) -> None:

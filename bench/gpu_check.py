@@ -28,9 +28,10 @@ Elements whose spikes differ (a flip near the threshold changes the rest of that
 trajectory) are left out of the other comparisons, and so are the channels holding them in
 per-channel parameter gradients (a scalar parameter's gradient then gets a 20% tolerance);
 at most 0.1% (float32) or 1% (16-bit) may flip. The inputs and the modules' initial
-parameters are seeded per case, so a run repeats exactly. In 16-bit, as many element-wise values as may flip (1%) may also exceed the
-tolerance: a value rounded onto the other side of a kink of the surrogate's derivative
-(e.g. ``PiecewiseLeakyReLU`` at its corners) gets another slope.
+parameters are seeded per case, so a run repeats exactly. In 16-bit, as many element-wise
+values as may flip (1%) may also exceed the tolerance: a value rounded onto the other side
+of a kink of the surrogate's derivative (e.g. ``PiecewiseLeakyReLU`` at its corners) gets
+another slope.
 Cases run in a pool of worker processes (``--workers``), which also compiles the CuPy and
 Triton variants in parallel (both keep compiled kernels in their on-disk caches).
 

@@ -278,8 +278,9 @@ def print_parity(rows: list[dict], backends: list[str]) -> bool:
         print(line)
     passing = sorted((r for r in rows if r["status"] == "ok"), key=lambda r: -r["worst"])[:5]
     if passing:
-        print("closest to their limits (error / limit): " + ", ".join(
-            f"{r['backend']} {r['neuron']} {r['dtype']} {r['reset']} {r['surrogate']} {r['worst']:.2f}" for r in passing))
+        cases = (f"{r['backend']} {r['neuron']} {r['dtype']} {r['reset']} {r['surrogate']} {r['worst']:.2f}"
+                 for r in passing)
+        print("closest to their limits (error / limit): " + ", ".join(cases))
     failures = [r for r in rows if r["status"] in ("fail", "error")]
     for r in failures[:60]:
         print(f"{RED}FAIL{RESET} {r['backend']} {r['neuron']} {r['dtype']} {r['reset']} {r['surrogate']} "
