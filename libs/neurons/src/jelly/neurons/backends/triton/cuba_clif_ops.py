@@ -26,7 +26,6 @@ NumPy's, PyTorch's CPU ``sigmoid`` may differ from it in the last bit).
 from __future__ import annotations
 
 import torch
-import triton
 
 from jelly.surrogates.triton_derivatives import TRITON_DERIVATIVES
 
@@ -39,24 +38,15 @@ from .cuba_clif_kernels import (
     cuba_lif_forward_kernel,
 )
 from .launch import (
-    block_size,
     check_kernel_mode,
-    device_guard,
     flat_steps,
-    launch_options,
+    launch_per_block,
+    saved_h_guard,
     surrogate_arguments,
     tau_argument,
-    threshold_neighbours,
 )
 
 __all__ = ["clif_multistep_triton", "cuba_lif_multistep_triton"]
-
-
-def _guard(need_h: bool, v_threshold: float, dtype: torch.dtype) -> tuple[bool, float, float]:
-    """Whether the saved ``h`` needs the threshold guard, and the two neighbours it uses."""
-    guard = need_h and dtype != torch.float32
-    below, above = threshold_neighbours(v_threshold, dtype) if guard else (0.0, 0.0)
-    return guard, below, above
 
 
 def _check_states(x_seq: torch.Tensor, **states: torch.Tensor) -> None:
@@ -98,16 +88,14 @@ def cuba_lif_forward_op(
         return spike_seq, v_seq, c_init.clone(memory_format=torch.contiguous_format), h_seq
     check_kernel_mode(cuba_lif_forward_kernel, x)
     c_last = torch.empty_like(c_init, memory_format=torch.contiguous_format)
-    guard_h, below, above = _guard(need_h, v_threshold, x.dtype)
-    block = block_size(numel, x.device)
-    with device_guard(x):
-        cuba_lif_forward_kernel[(triton.cdiv(numel, block),)](
-            x, c_init.contiguous(), v_init.contiguous(), spike_seq, v_seq, c_last, h_seq if need_h else x,
-            steps, numel,
-            float(c_decay), float(v_decay), float(v_threshold), float(v_reset), below, above,
-            HARD_RESET=hard_reset, STORE_H=need_h, GUARD_H=guard_h, BLOCK=block, enable_fp_fusion=False,
-            **launch_options(x),
-        )
+    guard_h, below, above = saved_h_guard(need_h, v_threshold, x.dtype)
+    launch_per_block(
+        cuba_lif_forward_kernel, x, numel,
+        x, c_init.contiguous(), v_init.contiguous(), spike_seq, v_seq, c_last, h_seq if need_h else x,
+        steps, numel,
+        float(c_decay), float(v_decay), float(v_threshold), float(v_reset), below, above,
+        HARD_RESET=hard_reset, STORE_H=need_h, GUARD_H=guard_h, fp_fusion=False,
+    )
     return spike_seq, v_seq, c_last, h_seq
 
 
@@ -145,16 +133,15 @@ def cuba_lif_backward_op(
     if numel == 0:
         return grad_x, grad_c_init, grad_v_init
     check_kernel_mode(cuba_lif_backward_kernel, h)
-    block = block_size(numel, h.device)
-    with device_guard(h):
-        cuba_lif_backward_kernel[(triton.cdiv(numel, block),)](
-            grad_spike.contiguous(), grad_v.contiguous(), grad_c_last.contiguous(), h,
-            grad_x, grad_c_init, grad_v_init,
-            steps, numel,
-            float(c_decay), float(v_decay), float(v_threshold), float(v_reset), *(float(p) for p in sg_scalars),
-            SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
-            DETACH_RESET=detach_reset, BLOCK=block, enable_fp_fusion=True, **launch_options(h),
-        )
+    launch_per_block(
+        cuba_lif_backward_kernel, h, numel,
+        grad_spike.contiguous(), grad_v.contiguous(), grad_c_last.contiguous(), h,
+        grad_x, grad_c_init, grad_v_init,
+        steps, numel,
+        float(c_decay), float(v_decay), float(v_threshold), float(v_reset), *(float(p) for p in sg_scalars),
+        SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
+        DETACH_RESET=detach_reset, fp_fusion=True,
+    )
     return grad_x, grad_c_init, grad_v_init
 
 
@@ -245,16 +232,14 @@ def clif_forward_op(
         return spike_seq, v_seq, m_seq, h_seq
     check_kernel_mode(clif_forward_kernel, x)
     cuda = x.device.type == "cuda"
-    guard_h, below, above = _guard(need_h, v_threshold, x.dtype)
-    block = block_size(numel, x.device)
-    with device_guard(x):
-        clif_forward_kernel[(triton.cdiv(numel, block),)](
-            x, v_init.contiguous(), m_init.contiguous(), spike_seq, v_seq, m_seq, h_seq if need_h else x,
-            steps, numel,
-            tau_argument(tau, cuda), float(v_threshold), below, above,
-            RECIPROCAL=cuda, PRECISE_EXP=cuda, STORE_H=need_h, GUARD_H=guard_h, BLOCK=block,
-            enable_fp_fusion=False, **launch_options(x),
-        )
+    guard_h, below, above = saved_h_guard(need_h, v_threshold, x.dtype)
+    launch_per_block(
+        clif_forward_kernel, x, numel,
+        x, v_init.contiguous(), m_init.contiguous(), spike_seq, v_seq, m_seq, h_seq if need_h else x,
+        steps, numel,
+        tau_argument(tau, cuda), float(v_threshold), below, above,
+        RECIPROCAL=cuda, PRECISE_EXP=cuda, STORE_H=need_h, GUARD_H=guard_h, fp_fusion=False,
+    )
     return spike_seq, v_seq, m_seq, h_seq
 
 
@@ -291,17 +276,16 @@ def clif_backward_op(
         return grad_x, grad_v_init, grad_m_init
     check_kernel_mode(clif_backward_kernel, h)
     cuda = h.device.type == "cuda"
-    block = block_size(numel, h.device)
-    with device_guard(h):
-        clif_backward_kernel[(triton.cdiv(numel, block),)](
-            grad_spike.contiguous(), grad_v.contiguous(), grad_m.contiguous(), h, m_seq.contiguous(),
-            m_init.contiguous(), grad_x, grad_v_init, grad_m_init,
-            steps, numel,
-            tau_argument(tau, cuda), 1.0 / tau, 1.0 - 1.0 / tau, float(v_threshold),
-            *(float(p) for p in sg_scalars),
-            SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, RECIPROCAL=cuda, PRECISE_EXP=cuda,
-            BLOCK=block, enable_fp_fusion=True, **launch_options(h),
-        )
+    launch_per_block(
+        clif_backward_kernel, h, numel,
+        grad_spike.contiguous(), grad_v.contiguous(), grad_m.contiguous(), h, m_seq.contiguous(),
+        m_init.contiguous(), grad_x, grad_v_init, grad_m_init,
+        steps, numel,
+        tau_argument(tau, cuda), 1.0 / tau, 1.0 - 1.0 / tau, float(v_threshold),
+        *(float(p) for p in sg_scalars),
+        SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, RECIPROCAL=cuda, PRECISE_EXP=cuda,
+        fp_fusion=True,
+    )
     return grad_x, grad_v_init, grad_m_init
 
 

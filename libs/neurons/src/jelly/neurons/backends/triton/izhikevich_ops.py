@@ -16,20 +16,18 @@ learnable parameter. Float32 results equal the reference bit for bit (see
 from __future__ import annotations
 
 import torch
-import triton
 
 from jelly.surrogates.triton_derivatives import TRITON_DERIVATIVES
 
 from ...functional.izhikevich import IzhikevichParams
 from .availability import raise_if_problem
-from .cuba_clif_ops import _check_states, _guard
+from .cuba_clif_ops import _check_states
 from .izhikevich_kernels import izhikevich_backward_kernel, izhikevich_forward_kernel
 from .launch import (
-    block_size,
     check_kernel_mode,
-    device_guard,
     flat_steps,
-    launch_options,
+    launch_per_block,
+    saved_h_guard,
     surrogate_arguments,
     tau_argument,
 )
@@ -68,18 +66,16 @@ def izhikevich_forward_op(
     check_kernel_mode(izhikevich_forward_kernel, x)
     w_last = torch.empty_like(w_init, memory_format=torch.contiguous_format)
     cuda = x.device.type == "cuda"
-    guard_h, below, above = _guard(need_h, v_threshold, x.dtype)
-    block = block_size(numel, x.device)
-    with device_guard(x):
-        izhikevich_forward_kernel[(triton.cdiv(numel, block),)](
-            x, v_init.contiguous(), w_init.contiguous(), spike_seq, v_seq, w_last, h_seq if need_h else x,
-            steps, numel,
-            tau_argument(tau, cuda), tau_argument(tau_w, cuda),
-            float(a0), float(v_rest), float(v_c), float(a), float(b), float(v_threshold), float(v_reset),
-            below, above,
-            HARD_RESET=hard_reset, RECIPROCAL=cuda, STORE_H=need_h, GUARD_H=guard_h, BLOCK=block,
-            enable_fp_fusion=False, **launch_options(x),
-        )
+    guard_h, below, above = saved_h_guard(need_h, v_threshold, x.dtype)
+    launch_per_block(
+        izhikevich_forward_kernel, x, numel,
+        x, v_init.contiguous(), w_init.contiguous(), spike_seq, v_seq, w_last, h_seq if need_h else x,
+        steps, numel,
+        tau_argument(tau, cuda), tau_argument(tau_w, cuda),
+        float(a0), float(v_rest), float(v_c), float(a), float(b), float(v_threshold), float(v_reset),
+        below, above,
+        HARD_RESET=hard_reset, RECIPROCAL=cuda, STORE_H=need_h, GUARD_H=guard_h, fp_fusion=False,
+    )
     return spike_seq, v_seq, w_last, h_seq
 
 
@@ -124,17 +120,16 @@ def izhikevich_backward_op(
         return grad_x, grad_v_init, grad_w_init
     check_kernel_mode(izhikevich_backward_kernel, h)
     d0, d1 = 2.0 * a0 / tau, 1.0 - a0 * (v_rest + v_c) / tau
-    block = block_size(numel, h.device)
-    with device_guard(h):
-        izhikevich_backward_kernel[(triton.cdiv(numel, block),)](
-            grad_spike.contiguous(), grad_v.contiguous(), grad_w_last.contiguous(), h, v_init.contiguous(),
-            grad_x, grad_v_init, grad_w_init,
-            steps, numel,
-            1.0 / tau, 1.0 - 1.0 / tau_w, a / tau_w, float(b), d0, d1, float(v_threshold), float(v_reset),
-            *(float(p) for p in sg_scalars),
-            SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
-            DETACH_RESET=detach_reset, BLOCK=block, enable_fp_fusion=True, **launch_options(h),
-        )
+    launch_per_block(
+        izhikevich_backward_kernel, h, numel,
+        grad_spike.contiguous(), grad_v.contiguous(), grad_w_last.contiguous(), h, v_init.contiguous(),
+        grad_x, grad_v_init, grad_w_init,
+        steps, numel,
+        1.0 / tau, 1.0 - 1.0 / tau_w, a / tau_w, float(b), d0, d1, float(v_threshold), float(v_reset),
+        *(float(p) for p in sg_scalars),
+        SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
+        DETACH_RESET=detach_reset, fp_fusion=True,
+    )
     return grad_x, grad_v_init, grad_w_init
 
 

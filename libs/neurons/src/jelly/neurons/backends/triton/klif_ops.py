@@ -29,9 +29,8 @@ from .klif_kernels import klif_backward_kernel, klif_forward_kernel
 from .launch import (
     block_size,
     check_kernel_mode,
-    device_guard,
     flat_steps,
-    launch_options,
+    launch_per_block,
     surrogate_arguments,
     tau_argument,
 )
@@ -68,15 +67,14 @@ def klif_forward_op(
         return spike_seq, v_seq, h_seq
     check_kernel_mode(klif_forward_kernel, x)
     cuda = x.device.type == "cuda"
-    block = block_size(numel, x.device)
-    with device_guard(x):
-        klif_forward_kernel[(triton.cdiv(numel, block),)](
-            x, v_init.contiguous(), k.contiguous(), spike_seq, v_seq, h_seq if need_h else x, steps, numel,
-            float(v_threshold), float(v_reset), tau_argument(tau, cuda),
-            DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=hard_reset and v_reset != 0.0,
-            SCALE_RESET=scale_reset, RECIPROCAL=cuda, STORE_H=need_h, GUARD_H=need_h and x.dtype != torch.float32,
-            BLOCK=block, enable_fp_fusion=False, **launch_options(x),
-        )
+    launch_per_block(
+        klif_forward_kernel, x, numel,
+        x, v_init.contiguous(), k.contiguous(), spike_seq, v_seq, h_seq if need_h else x, steps, numel,
+        float(v_threshold), float(v_reset), tau_argument(tau, cuda),
+        DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=hard_reset and v_reset != 0.0,
+        SCALE_RESET=scale_reset, RECIPROCAL=cuda, STORE_H=need_h, GUARD_H=need_h and x.dtype != torch.float32,
+        fp_fusion=False,
+    )
     return spike_seq, v_seq, h_seq
 
 
@@ -120,15 +118,15 @@ def klif_backward_op(
     if steps and numel:
         check_kernel_mode(klif_backward_kernel, h)
         coef_a, coef_b = 1.0 - 1.0 / tau, (1.0 / tau if decay_input else 1.0)
-        with device_guard(h):
-            klif_backward_kernel[(programs,)](
-                h if grad_spike is None else grad_spike.contiguous(), h if grad_v is None else grad_v.contiguous(),
-                h, k.contiguous(), grad_x, grad_v_init, partials if need_k else grad_x, steps, numel,
-                float(v_threshold), float(v_reset), coef_a, coef_b, *(float(p) for p in sg_scalars),
-                SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
-                SCALE_RESET=scale_reset, DETACH_RESET=detach_reset, HAS_GRAD_SPIKE=grad_spike is not None,
-                HAS_GRAD_V=grad_v is not None, NEED_K=need_k, BLOCK=block, enable_fp_fusion=True, **launch_options(h),
-            )
+        launch_per_block(
+            klif_backward_kernel, h, numel,
+            h if grad_spike is None else grad_spike.contiguous(), h if grad_v is None else grad_v.contiguous(),
+            h, k.contiguous(), grad_x, grad_v_init, partials if need_k else grad_x, steps, numel,
+            float(v_threshold), float(v_reset), coef_a, coef_b, *(float(p) for p in sg_scalars),
+            SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
+            SCALE_RESET=scale_reset, DETACH_RESET=detach_reset, HAS_GRAD_SPIKE=grad_spike is not None,
+            HAS_GRAD_V=grad_v is not None, NEED_K=need_k, fp_fusion=True, block=block,
+        )
     elif steps == 0:
         grad_v_init.zero_()
     return grad_x, grad_v_init, partials.sum().to(k.dtype).expand(k.shape).clone()

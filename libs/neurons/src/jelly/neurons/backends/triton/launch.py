@@ -9,6 +9,7 @@ import contextlib
 
 import numpy as np
 import torch
+import triton
 
 from jelly.surrogates.triton_derivatives import triton_derivative_of, triton_derivative_problem
 
@@ -22,7 +23,9 @@ __all__ = [
     "device_guard",
     "flat_steps",
     "launch_options",
+    "launch_per_block",
     "reciprocal_f32",
+    "saved_h_guard",
     "surrogate_arguments",
     "tau_argument",
     "threshold_neighbours",
@@ -73,6 +76,28 @@ def flat_steps(x_seq: torch.Tensor) -> tuple[int, int]:
 def launch_options(x: torch.Tensor) -> dict:
     """Extra launch keywords for ``x``'s device: ``num_warps`` on CUDA, nothing in the interpreter."""
     return {"num_warps": NUM_WARPS_CUDA} if x.device.type == "cuda" else {}
+
+
+def launch_per_block(kernel, x: torch.Tensor, numel: int, *args, fp_fusion: bool, block: int | None = None,
+                     **constexprs) -> None:
+    """Launch ``kernel`` with one program per ``BLOCK`` elements of a step, on ``x``'s GPU.
+
+    ``block`` defaults to :func:`block_size` (pass it when buffers were sized per program).
+    ``fp_fusion=False`` for the forward kernels (no FMA contraction: they reproduce the
+    reference's rounding), ``True`` for the backward ones.
+    """
+    block = block or block_size(numel, x.device)
+    with device_guard(x):
+        kernel[(triton.cdiv(numel, block),)](*args, **constexprs, BLOCK=block, enable_fp_fusion=fp_fusion,
+                                              **launch_options(x))
+
+
+def saved_h_guard(need_h: bool, v_threshold: float, dtype: torch.dtype) -> tuple[bool, float, float]:
+    """Whether a saved 16-bit ``h`` needs the threshold guard, and the two neighbours it uses
+    (see :func:`threshold_neighbours`; zeros when no guard is needed)."""
+    guard = need_h and dtype != torch.float32
+    below, above = threshold_neighbours(v_threshold, dtype) if guard else (0.0, 0.0)
+    return guard, below, above
 
 
 def tau_argument(value: float, cuda: bool) -> float:

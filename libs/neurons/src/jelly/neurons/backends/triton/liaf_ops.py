@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import triton
 
 from jelly.surrogates.triton_derivatives import TRITON_DERIVATIVES
 
@@ -31,14 +30,12 @@ from ...functional.integrate_fire import LinearChargeParams
 from ...functional.liaf import liaf_output
 from .availability import raise_if_problem
 from .launch import (
-    block_size,
     check_kernel_mode,
-    device_guard,
     flat_steps,
-    launch_options,
+    launch_per_block,
+    saved_h_guard,
     surrogate_arguments,
     tau_argument,
-    threshold_neighbours,
 )
 from .liaf_kernels import liaf_backward_kernel, liaf_forward_kernel
 
@@ -71,16 +68,14 @@ def liaf_forward_op(
         return h_seq, v_seq
     check_kernel_mode(liaf_forward_kernel, x)
     cuda = x.device.type == "cuda"
-    guard_h = x.dtype != torch.float32
-    below, above = threshold_neighbours(v_threshold, x.dtype) if guard_h else (0.0, 0.0)
-    block = block_size(numel, x.device)
-    with device_guard(x):
-        liaf_forward_kernel[(triton.cdiv(numel, block),)](
-            x, v_init.contiguous(), h_seq, v_seq, steps, numel,
-            float(v_threshold), float(v_reset), tau_argument(tau, cuda), below, above,
-            DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=hard_reset and v_reset != 0.0,
-            RECIPROCAL=cuda, GUARD_H=guard_h, BLOCK=block, enable_fp_fusion=False, **launch_options(x),
-        )
+    guard_h, below, above = saved_h_guard(True, v_threshold, x.dtype)  # h is always saved
+    launch_per_block(
+        liaf_forward_kernel, x, numel,
+        x, v_init.contiguous(), h_seq, v_seq, steps, numel,
+        float(v_threshold), float(v_reset), tau_argument(tau, cuda), below, above,
+        DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=hard_reset and v_reset != 0.0,
+        RECIPROCAL=cuda, GUARD_H=guard_h, fp_fusion=False,
+    )
     return h_seq, v_seq
 
 
@@ -118,16 +113,15 @@ def liaf_backward_op(
         return grad_x, grad_v_init
     check_kernel_mode(liaf_backward_kernel, h)
     coef_a, coef_b = 1.0 - 1.0 / tau, (1.0 / tau if decay_input else 1.0)
-    block = block_size(numel, h.device)
-    with device_guard(h):
-        liaf_backward_kernel[(triton.cdiv(numel, block),)](
-            h if grad_h is None else grad_h.contiguous(), h if grad_v is None else grad_v.contiguous(), h,
-            grad_x, grad_v_init, steps, numel,
-            float(v_threshold), float(v_reset), coef_a, coef_b, *(float(p) for p in sg_scalars),
-            SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
-            DETACH_RESET=detach_reset, HAS_GRAD_H=grad_h is not None, HAS_GRAD_V=grad_v is not None,
-            BLOCK=block, enable_fp_fusion=True, **launch_options(h),
-        )
+    launch_per_block(
+        liaf_backward_kernel, h, numel,
+        h if grad_h is None else grad_h.contiguous(), h if grad_v is None else grad_v.contiguous(), h,
+        grad_x, grad_v_init, steps, numel,
+        float(v_threshold), float(v_reset), coef_a, coef_b, *(float(p) for p in sg_scalars),
+        SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, HARD_RESET=hard_reset,
+        DETACH_RESET=detach_reset, HAS_GRAD_H=grad_h is not None, HAS_GRAD_V=grad_v is not None,
+        fp_fusion=True,
+    )
     return grad_x, grad_v_init
 
 

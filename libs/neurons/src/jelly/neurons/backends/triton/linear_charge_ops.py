@@ -29,12 +29,11 @@ from .availability import raise_if_problem
 from .launch import (
     block_size,
     check_kernel_mode,
-    device_guard,
     flat_steps,
-    launch_options,
+    launch_per_block,
     reciprocal_f32,
+    saved_h_guard,
     surrogate_arguments,
-    threshold_neighbours,
 )
 from .linear_charge_kernels import linear_charge_backward_kernel, linear_charge_forward_kernel
 
@@ -79,18 +78,15 @@ def linear_charge_forward_op(
     v0 = v_init.contiguous()
     reciprocal = x.device.type == "cuda"
     tau_arg = reciprocal_f32(tau) if reciprocal else float(tau)
-    guard_h = need_h and x.dtype != torch.float32
-    below, above = threshold_neighbours(v_threshold, x.dtype) if guard_h else (0.0, 0.0)
-    block = block_size(numel, x.device)
-    with device_guard(x):
-        linear_charge_forward_kernel[(triton.cdiv(numel, block),)](
-            x, v0, k if k is not None else v0, spike_seq, v_seq, h_seq if need_h else x,
-            steps, numel,
-            float(v_threshold), float(v_reset), tau_arg, below, above,
-            KIND=kind, DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=_relative(hard_reset, v_reset),
-            RECIPROCAL=reciprocal, STORE_H=need_h, GUARD_H=guard_h, BLOCK=block,
-            enable_fp_fusion=False, **launch_options(x),
-        )
+    guard_h, below, above = saved_h_guard(need_h, v_threshold, x.dtype)
+    launch_per_block(
+        linear_charge_forward_kernel, x, numel,
+        x, v0, k if k is not None else v0, spike_seq, v_seq, h_seq if need_h else x,
+        steps, numel,
+        float(v_threshold), float(v_reset), tau_arg, below, above,
+        KIND=kind, DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=_relative(hard_reset, v_reset),
+        RECIPROCAL=reciprocal, STORE_H=need_h, GUARD_H=guard_h, fp_fusion=False,
+    )
     return spike_seq, v_seq, h_seq
 
 
@@ -134,16 +130,16 @@ def linear_charge_backward_op(
         else:
             coef_a, coef_b = 1.0, 1.0
         v0 = v_init.contiguous()
-        with device_guard(h):
-            linear_charge_backward_kernel[(programs,)](
-                grad_spike.contiguous(), grad_v.contiguous(), h, v0, k if k is not None else v0,
-                grad_x, grad_v_init, partials if k is not None else grad_x,
-                steps, numel,
-                float(v_threshold), float(v_reset), coef_a, coef_b, *(float(p) for p in sg_scalars),
-                SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order,
-                KIND=kind, DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=_relative(hard_reset, v_reset),
-                DETACH_RESET=detach_reset, BLOCK=block, enable_fp_fusion=True, **launch_options(h),
-            )
+        launch_per_block(
+            linear_charge_backward_kernel, h, numel,
+            grad_spike.contiguous(), grad_v.contiguous(), h, v0, k if k is not None else v0,
+            grad_x, grad_v_init, partials if k is not None else grad_x,
+            steps, numel,
+            float(v_threshold), float(v_reset), coef_a, coef_b, *(float(p) for p in sg_scalars),
+            SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order,
+            KIND=kind, DECAY_INPUT=decay_input, HARD_RESET=hard_reset, RELATIVE=_relative(hard_reset, v_reset),
+            DETACH_RESET=detach_reset, fp_fusion=True, block=block,
+        )
     elif steps == 0:
         grad_v_init.zero_()
     if k is None:

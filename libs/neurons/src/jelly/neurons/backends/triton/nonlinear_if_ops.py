@@ -11,21 +11,18 @@ a gradient), all arguments are tensors and numbers, and nothing synchronises wit
 from __future__ import annotations
 
 import torch
-import triton
 
 from jelly.surrogates.triton_derivatives import TRITON_DERIVATIVES
 
 from ...functional.nonlinear_if import EIFParams, QIFParams
 from .availability import raise_if_problem
 from .launch import (
-    block_size,
     check_kernel_mode,
-    device_guard,
     flat_steps,
-    launch_options,
+    launch_per_block,
+    saved_h_guard,
     surrogate_arguments,
     tau_argument,
-    threshold_neighbours,
 )
 from .nonlinear_if_kernels import nonlinear_if_backward_kernel, nonlinear_if_forward_kernel
 
@@ -62,17 +59,15 @@ def nonlinear_if_forward_op(
         return spike_seq, v_seq, h_seq
     check_kernel_mode(nonlinear_if_forward_kernel, x)
     cuda = x.device.type == "cuda"
-    guard_h = need_h and x.dtype != torch.float32
-    below, above = threshold_neighbours(v_threshold, x.dtype) if guard_h else (0.0, 0.0)
-    block = block_size(numel, x.device)
-    with device_guard(x):
-        nonlinear_if_forward_kernel[(triton.cdiv(numel, block),)](
-            x, v_init.contiguous(), spike_seq, v_seq, h_seq if need_h else x, steps, numel,
-            float(v_threshold), float(v_reset), tau_argument(tau, cuda), tau_argument(delta_T, cuda),
-            float(c0), float(c1), float(c2), below, above,
-            KIND=kind, HARD_RESET=hard_reset, RECIPROCAL=cuda, PRECISE_EXP=cuda,
-            STORE_H=need_h, GUARD_H=guard_h, BLOCK=block, enable_fp_fusion=False, **launch_options(x),
-        )
+    guard_h, below, above = saved_h_guard(need_h, v_threshold, x.dtype)
+    launch_per_block(
+        nonlinear_if_forward_kernel, x, numel,
+        x, v_init.contiguous(), spike_seq, v_seq, h_seq if need_h else x, steps, numel,
+        float(v_threshold), float(v_reset), tau_argument(tau, cuda), tau_argument(delta_T, cuda),
+        float(c0), float(c1), float(c2), below, above,
+        KIND=kind, HARD_RESET=hard_reset, RECIPROCAL=cuda, PRECISE_EXP=cuda,
+        STORE_H=need_h, GUARD_H=guard_h, fp_fusion=False,
+    )
     return spike_seq, v_seq, h_seq
 
 
@@ -118,16 +113,14 @@ def nonlinear_if_backward_op(
         d0, d1 = 2.0 * c0 / tau, 1.0 - c0 * (c1 + c2) / tau
     else:
         d0, d1 = 1.0 / tau, 1.0 - 1.0 / tau
-    block = block_size(numel, h.device)
-    with device_guard(h):
-        nonlinear_if_backward_kernel[(triton.cdiv(numel, block),)](
-            grad_spike.contiguous(), grad_v.contiguous(), h, v_init.contiguous(), grad_x, grad_v_init, steps, numel,
-            float(v_threshold), float(v_reset), 1.0 / tau, tau_argument(delta_T, cuda), float(c2), d0, d1,
-            *(float(p) for p in sg_scalars),
-            SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, KIND=kind, HARD_RESET=hard_reset,
-            DETACH_RESET=detach_reset, RECIPROCAL=cuda, PRECISE_EXP=cuda, BLOCK=block, enable_fp_fusion=True,
-            **launch_options(h),
-        )
+    launch_per_block(
+        nonlinear_if_backward_kernel, h, numel,
+        grad_spike.contiguous(), grad_v.contiguous(), h, v_init.contiguous(), grad_x, grad_v_init, steps, numel,
+        float(v_threshold), float(v_reset), 1.0 / tau, tau_argument(delta_T, cuda), float(c2), d0, d1,
+        *(float(p) for p in sg_scalars),
+        SG_FN=TRITON_DERIVATIVES[surrogate], SG_ORDER=sg_order, KIND=kind, HARD_RESET=hard_reset,
+        DETACH_RESET=detach_reset, RECIPROCAL=cuda, PRECISE_EXP=cuda, fp_fusion=True,
+    )
     return grad_x, grad_v_init
 
 
